@@ -1,0 +1,12 @@
+"""assistant: a local-first personal assistant for the terminal that remembers.
+
+This package is the headless core. It never imports ``textual`` or ``tui``;
+``tests/unit/test_import_hygiene.py`` guards that.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("assistant")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+unknown"

@@ -1,0 +1,161 @@
+"""The ``assistant`` command: the composition root of the app.
+
+``assistant`` opens the TUI; subcommands work headless. Built on Typer (Click).
+Exit codes: 0 ok, 1 an error (one line on stderr), 2 a usage error, 130 interrupted.
+"""
+
+import asyncio
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant import __version__
+from assistant.config import Backend, Settings
+from assistant.conversations import ConversationStore
+from assistant.errors import AssistantError, InputError
+
+log = logging.getLogger(__name__)
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="A local-first personal assistant for the terminal that remembers.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Context:
+    """What the global options give every subcommand."""
+
+    settings: Settings
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"assistant {__version__}")
+        raise typer.Exit()
+
+
+def model_overrides(model: str | None) -> dict[str, object]:
+    """``--model``: an Ollama model name, or a path to a ``.gguf`` file (embedded backend)."""
+    if model is None:
+        return {}
+    if model.endswith(".gguf") or os.sep in model:
+        return {"local_model_path": Path(model), "backend": "local"}
+    return {"ollama_model": model}
+
+
+@cli.callback(invoke_without_command=True)
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Keep all data here (env ASSISTANT_DATA_DIR)."),
+    ] = None,
+    backend: Annotated[
+        Backend | None,
+        typer.Option("--backend", help="auto, ollama or local (env ASSISTANT_BACKEND)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Ollama model name, or a path to a .gguf file."),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML config file (env ASSISTANT_CONFIG)."),
+    ] = None,
+    _: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Chat with a local model that remembers. Without a command, opens the TUI."""
+    overrides: dict[str, object] = {"data_dir": data_dir, "backend": backend}
+    overrides |= model_overrides(model)
+    settings = Settings.load(config, **overrides)
+    from assistant.logs import setup_logging
+
+    setup_logging(settings.log_dir)  # type: ignore[arg-type]
+    ctx.obj = Context(settings)
+    if ctx.invoked_subcommand is None:
+        store = ConversationStore(settings.database_path)
+        from tui.app import AssistantApp
+
+        AssistantApp(settings, store).run()
+
+
+@cli.command()
+def chat(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The message; '-' reads it from stdin.")],
+    thread: Annotated[
+        str | None, typer.Option("--thread", "-t", help="Continue this conversation (id).")
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", "-n", help="Start a new conversation.")] = False,
+) -> None:
+    """Send one message and stream the reply to stdout (default: the latest conversation)."""
+    from assistant.headless import run_chat
+
+    if thread and new:
+        raise InputError("Give either --thread or --new, not both.")
+    if text == "-":
+        text = sys.stdin.read()
+    settings: Settings = ctx.obj.settings
+    try:
+        asyncio.run(run_chat(settings, text, thread_id=thread, new=new))
+    except KeyboardInterrupt:
+        typer.echo("\nStopped. Your message and the partial reply are saved.", err=True)
+        raise typer.Exit(130) from None
+
+
+@cli.command()
+def threads(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List conversations, most recent first."""
+    store = ConversationStore(ctx.obj.settings.database_path)
+    for thread in store.list_threads():
+        count = store.count_messages(thread.id)
+        if as_json:
+            row = {
+                "id": thread.id,
+                "title": thread.title,
+                "updated_at": thread.updated_at.isoformat(),
+                "messages": count,
+                "backend": thread.backend,
+                "model": thread.model,
+            }
+            typer.echo(json.dumps(row))
+        else:
+            when = thread.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {thread.title}")
+
+
+@cli.command()
+def doctor(ctx: typer.Context) -> None:
+    """Report the backend that would be used and why, paths, versions, and problems."""
+    from assistant.headless import diagnose
+
+    report = diagnose(ctx.obj.settings)
+    typer.echo(report.text)
+    if report.problems:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    os.umask(0o077)  # every file we create is readable by the user alone
+    try:
+        cli()
+    except AssistantError as exc:
+        log.error("%s", exc)
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,149 @@
+"""Settings: CLI flags over ``ASSISTANT_*`` environment variables over a TOML file.
+
+Built once at the entry point (:meth:`Settings.load`) and passed down; nothing
+here reads the environment at import time. ``OLLAMA_HOST`` is honoured as
+Ollama's own clients honour it. Follows pydantic-settings' documented source
+priority (init kwargs > environment > TOML file > defaults).
+"""
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from assistant.errors import ConfigError
+from assistant.paths import default_config_file, default_data_dir, default_log_dir
+
+Backend = Literal["auto", "ollama", "local"]
+OLLAMA_DEFAULT_PORT = 11434
+
+
+class Settings(BaseSettings):
+    """Everything the user can configure. Units are in the field names or docstrings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", extra="forbid", populate_by_name=True, frozen=True
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Where conversations (and later memories and jobs) are stored."""
+
+    log_dir: Path | None = None
+    """Where log files go. Default: ``<data_dir>/logs`` when the data dir was set
+    explicitly, otherwise the platform's user log directory."""
+
+    backend: Backend = "auto"
+    """``auto``: Ollama when it answers and has the model, else the embedded model;
+    ``ollama``: always Ollama; ``local``: always the embedded llama.cpp model."""
+
+    ollama_host: str = Field(
+        default=f"http://127.0.0.1:{OLLAMA_DEFAULT_PORT}",
+        validation_alias=AliasChoices("ollama_host", "ASSISTANT_OLLAMA_HOST", "OLLAMA_HOST"),
+    )
+    """Base URL of the Ollama server; ``OLLAMA_HOST`` is honoured."""
+
+    ollama_model: str = "llama3.2"
+    """The Ollama model to chat with (as in ``ollama pull NAME``)."""
+
+    local_model_path: Path | None = None
+    """A GGUF chat model for the embedded backend; default: the bundled SmolLM2."""
+
+    local_context_tokens: int = Field(default=4096, ge=512)
+    """Context window of the embedded model, in tokens."""
+
+    local_threads: int | None = Field(default=None, ge=1)
+    """CPU threads for the embedded model; default: all cores."""
+
+    probe_timeout_seconds: float = Field(default=1.0, gt=0)
+    """How long ``auto`` waits for Ollama before choosing the embedded model."""
+
+    temperature: float = Field(default=0.7, ge=0, le=2)
+    """Sampling temperature of replies."""
+
+    max_reply_tokens: int = Field(default=768, ge=16)
+    """Upper bound on the length of one reply, in tokens."""
+
+    history_tokens: int = Field(default=2048, ge=64)
+    """Token budget for the past messages of a conversation put into the prompt."""
+
+    max_message_chars: int = Field(default=100_000, ge=1)
+    """Longest message accepted, in characters; longer ones are refused unsaved."""
+
+    @field_validator("ollama_host")
+    @classmethod
+    def _normalise_host(cls, value: str) -> str:
+        """Accept ``host``, ``host:port`` or a URL, as Ollama's clients do."""
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = f"http://{value}"
+        parts = urlsplit(value)
+        if not parts.hostname:
+            raise ValueError(f"not a host or URL: {value!r}")
+        host = "127.0.0.1" if parts.hostname == "0.0.0.0" else parts.hostname
+        port = parts.port or OLLAMA_DEFAULT_PORT
+        return f"{parts.scheme}://{host}:{port}{parts.path}"
+
+    @model_validator(mode="after")
+    def _resolve_log_dir(self) -> "Settings":
+        if self.log_dir is None:
+            log_dir = (
+                self.data_dir / "logs" if "data_dir" in self.model_fields_set else default_log_dir()
+            )
+            object.__setattr__(self, "log_dir", log_dir)
+        return self
+
+    @property
+    def database_path(self) -> Path:
+        """The conversations database, ``<data_dir>/conversations.sqlite3``."""
+        return self.data_dir / "conversations.sqlite3"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @classmethod
+    def load(cls, config_file: Path | None = None, **overrides: object) -> "Settings":
+        """Read settings from the TOML file, the environment and ``overrides``.
+
+        Args:
+            config_file: the TOML file; default :func:`assistant.paths.default_config_file`.
+                A missing file is fine (defaults apply).
+            overrides: values from CLI flags; ``None`` values are ignored.
+
+        Raises:
+            ConfigError: the file is not valid TOML or a value is invalid.
+        """
+        path = config_file or default_config_file()
+
+        class _FromFile(cls):  # type: ignore[valid-type, misc]
+            model_config = SettingsConfigDict(toml_file=path)
+
+        _FromFile.__name__ = cls.__name__
+        given = {key: value for key, value in overrides.items() if value is not None}
+        try:
+            return _FromFile(**given)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"The config file {path} is not valid TOML: {exc}.") from exc
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ConfigError(
+                f"Invalid settings ({problems}). Check {path} and ASSISTANT_* variables."
+            ) from exc

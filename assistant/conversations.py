@@ -1,0 +1,325 @@
+"""Threads and messages in SQLite, the source of truth for every conversation.
+
+Schema upgrades are numbered steps keyed by ``PRAGMA user_version``, in the
+manner of LangGraph's SQLite store ``MIGRATIONS`` and oterm's ``store/upgrades``.
+The database runs in WAL mode with a busy timeout, so a TUI and a CLI process can
+use one data directory at the same time. Every write commits before it returns:
+a user's message is on disk before any model is called.
+"""
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from assistant.errors import InputError, StorageError
+from assistant.paths import ensure_private_dir
+
+Role = Literal["user", "assistant"]
+MessageStatus = Literal["complete", "cancelled", "error"]
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: threads and messages.
+    """
+    CREATE TABLE threads (
+        id          TEXT PRIMARY KEY,
+        title       TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        backend     TEXT,
+        model       TEXT
+    );
+    CREATE TABLE messages (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        thread_id   TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+        role        TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        content     TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        status      TEXT NOT NULL DEFAULT 'complete'
+                    CHECK (status IN ('complete', 'cancelled', 'error')),
+        error       TEXT,
+        backend     TEXT,
+        model       TEXT
+    );
+    CREATE INDEX messages_by_thread ON messages(thread_id, id);
+    CREATE INDEX threads_by_recency ON threads(updated_at DESC);
+    """,
+)
+
+UNTITLED = "New conversation"
+TITLE_CHARS = 48
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """A conversation. Timestamps are timezone-aware UTC."""
+
+    id: str
+    title: str
+    created_at: datetime
+    updated_at: datetime
+    backend: str | None = None
+    model: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a thread. ``id`` grows with time across all threads."""
+
+    id: int
+    thread_id: str
+    role: Role
+    content: str
+    created_at: datetime
+    status: MessageStatus = "complete"
+    error: str | None = None
+    backend: str | None = None
+    model: str | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def title_from_message(text: str, limit: int = TITLE_CHARS) -> str:
+    """A short title from the first message: its first line, cut at a word boundary."""
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    line = " ".join(line.split())
+    if not line:
+        return UNTITLED
+    if len(line) <= limit:
+        return line
+    cut = line[: limit - 1].rsplit(" ", 1)[0] or line[: limit - 1]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+class ConversationStore:
+    """Threads and messages in ``path`` (created with mode 0o600).
+
+    Safe to share between threads of one process (a lock serialises access) and
+    between processes (SQLite WAL, 5 s busy timeout).
+
+    Raises:
+        StorageError: on open, when the file is unreadable, corrupted, from a newer
+            version, or the directory is not writable; on writes, when the disk is full.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        ensure_private_dir(path.parent)
+        self._lock = threading.Lock()
+        try:
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            path.chmod(0o600)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA busy_timeout = 5000")
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise self._storage_error(exc) from exc
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot open the conversation database {path}: {exc.strerror or exc}. "
+                "Fix its permissions or choose another --data-dir."
+            ) from exc
+
+    def _storage_error(self, exc: sqlite3.Error) -> StorageError:
+        text = str(exc)
+        if "full" in text:
+            hint = "Free some disk space and try again; nothing already saved was lost."
+        elif "not a database" in text or "malformed" in text or "corrupt" in text:
+            hint = (
+                "The file is damaged. Move it aside (for example to "
+                f"{self.path.name}.broken) and start again, or restore a backup."
+            )
+        elif "readonly" in text or "unable to open" in text:
+            hint = "Make the file and its directory writable, or choose another --data-dir."
+        else:
+            hint = "See the log for details."
+        return StorageError(f"The conversation database {self.path} failed ({text}). {hint}")
+
+    def _migrate(self) -> None:
+        (version,) = self._db.execute("PRAGMA user_version").fetchone()
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"The conversation database {self.path} is from a newer version of assistant "
+                f"(schema {version}, this one knows {len(MIGRATIONS)}). Upgrade assistant."
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            self._db.executescript(
+                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
+            )
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
+
+    def _query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self._db.execute(sql, params).fetchall()
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
+
+    def close(self) -> None:
+        """Close the connection. Further calls fail."""
+        with self._lock:
+            self._db.close()
+
+    # Threads ---------------------------------------------------------------
+
+    def create_thread(self, title: str = UNTITLED) -> Thread:
+        """Create an empty thread and return it."""
+        now = _now()
+        thread = Thread(id=uuid.uuid4().hex, title=title, created_at=now, updated_at=now)
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO threads (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
+                (thread.id, thread.title, now.isoformat(), now.isoformat()),
+            )
+        return thread
+
+    def list_threads(self, limit: int | None = None) -> list[Thread]:
+        """Threads, most recently updated first."""
+        rows = self._query(
+            "SELECT * FROM threads ORDER BY updated_at DESC, rowid DESC LIMIT ?",
+            (-1 if limit is None else limit,),
+        )
+        return [_thread(row) for row in rows]
+
+    def get_thread(self, thread_id: str) -> Thread:
+        """The thread with this id, or the only one whose id starts with it.
+
+        Raises:
+            InputError: no thread, or several, match.
+        """
+        rows = self._query(
+            "SELECT * FROM threads WHERE id = ? OR id LIKE ? LIMIT 2",
+            (thread_id, thread_id.replace("%", "").replace("_", "") + "%"),
+        )
+        exact = [row for row in rows if row["id"] == thread_id]
+        if exact or len(rows) == 1:
+            return _thread((exact or rows)[0])
+        if not rows or not thread_id:
+            raise InputError(f"No conversation has the id {thread_id!r}; see `assistant threads`.")
+        raise InputError(f"The id {thread_id!r} matches several conversations; give more of it.")
+
+    def rename_thread(self, thread_id: str, title: str) -> Thread:
+        """Give a thread a new title (stripped; empty is refused).
+
+        Raises:
+            InputError: the title is empty or the thread does not exist.
+        """
+        title = " ".join(title.split())
+        if not title:
+            raise InputError("A conversation title cannot be empty.")
+        thread = self.get_thread(thread_id)
+        with self._transaction() as db:
+            db.execute("UPDATE threads SET title = ? WHERE id = ?", (title, thread.id))
+        return self.get_thread(thread.id)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete a thread and all its messages."""
+        thread = self.get_thread(thread_id)
+        with self._transaction() as db:
+            db.execute("DELETE FROM threads WHERE id = ?", (thread.id,))
+
+    # Messages --------------------------------------------------------------
+
+    def add_message(
+        self,
+        thread_id: str,
+        role: Role,
+        content: str,
+        *,
+        status: MessageStatus = "complete",
+        error: str | None = None,
+        backend: str | None = None,
+        model: str | None = None,
+    ) -> Message:
+        """Append a message and commit. The first user message titles an untitled thread."""
+        now = _now()
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO messages (thread_id, role, content, created_at, status, error,"
+                " backend, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (thread_id, role, content, now.isoformat(), status, error, backend, model),
+            )
+            db.execute(
+                "UPDATE threads SET updated_at = ?,"
+                " backend = COALESCE(?, backend), model = COALESCE(?, model),"
+                " title = CASE WHEN title = ? AND ? = 'user' THEN ? ELSE title END"
+                " WHERE id = ?",
+                (
+                    now.isoformat(),
+                    backend,
+                    model,
+                    UNTITLED,
+                    role,
+                    title_from_message(content),
+                    thread_id,
+                ),
+            )
+        assert cursor.lastrowid is not None
+        return Message(
+            id=cursor.lastrowid,
+            thread_id=thread_id,
+            role=role,
+            content=content,
+            created_at=now,
+            status=status,
+            error=error,
+            backend=backend,
+            model=model,
+        )
+
+    def messages(self, thread_id: str) -> list[Message]:
+        """All messages of a thread, oldest first."""
+        rows = self._query("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
+        return [_message(row) for row in rows]
+
+    def count_messages(self, thread_id: str) -> int:
+        """How many messages a thread has."""
+        rows = self._query("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,))
+        return int(rows[0][0])
+
+
+def _thread(row: sqlite3.Row) -> Thread:
+    return Thread(
+        id=row["id"],
+        title=row["title"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        updated_at=datetime.fromisoformat(row["updated_at"]),
+        backend=row["backend"],
+        model=row["model"],
+    )
+
+
+def _message(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        role=row["role"],
+        content=row["content"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+        status=row["status"],
+        error=row["error"],
+        backend=row["backend"],
+        model=row["model"],
+    )

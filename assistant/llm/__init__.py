@@ -1,0 +1,152 @@
+"""Chat model backends and how one is chosen.
+
+``auto`` (the default) uses Ollama when it answers within
+``probe_timeout_seconds`` and has the configured model; otherwise the embedded
+llama.cpp model, with a notice that says which host was tried, what is used
+instead, and how to switch. ``ollama`` and ``local`` force a backend.
+"""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from langchain_core.language_models import BaseChatModel
+
+from assistant.config import Settings
+from assistant.errors import AssistantError, ModelError
+from assistant.llm.local import BUNDLED_NAME, resolve_model_path
+from assistant.llm.ollama import OllamaStatus, probe
+
+__all__ = ["BackendChoice", "choose_backend", "explain_failure", "load_chat_model"]
+
+
+@dataclass(frozen=True)
+class BackendChoice:
+    """Which backend and model a session uses, and why.
+
+    Attributes:
+        backend: ``"ollama"`` or ``"local"``.
+        model: the Ollama model name, or the GGUF file name for ``local``.
+        label: what the UI shows, e.g. ``"ollama · llama3.2"``.
+        reason: one line on why this backend was chosen.
+        notice: a plain-language warning for the user (a fallback, a missing
+            model), or ``None``.
+        host: the Ollama base URL (also for ``local``, where it is the one tried).
+    """
+
+    backend: Literal["ollama", "local"]
+    model: str
+    label: str
+    reason: str
+    notice: str | None
+    host: str
+
+
+def _local(settings: Settings, reason: str, notice: str | None) -> BackendChoice:
+    path = settings.local_model_path
+    name = path.name if path else BUNDLED_NAME
+    return BackendChoice("local", name, f"embedded · {name}", reason, notice, settings.ollama_host)
+
+
+def _ollama(settings: Settings, reason: str, notice: str | None) -> BackendChoice:
+    model = settings.ollama_model
+    return BackendChoice("ollama", model, f"ollama · {model}", reason, notice, settings.ollama_host)
+
+
+def _problem(status: OllamaStatus, model: str) -> str | None:
+    if not status.reachable:
+        return f"Ollama at {status.host} did not answer ({status.error})"
+    if not status.has_model(model):
+        return f"Ollama at {status.host} does not have the model {model!r}"
+    return None
+
+
+def choose_backend(settings: Settings, status: OllamaStatus | None = None) -> BackendChoice:
+    """Decide the backend for ``settings``; probes Ollama unless ``backend = "local"``.
+
+    Args:
+        settings: the user's settings.
+        status: a probe result to reuse (tests, ``doctor``); probed when ``None``.
+
+    Returns:
+        The choice. Never raises: problems become the choice's ``notice``.
+    """
+    if settings.backend == "local":
+        return _local(settings, "backend = local", None)
+    status = status or probe(settings.ollama_host, settings.probe_timeout_seconds)
+    problem = _problem(status, settings.ollama_model)
+    if settings.backend == "ollama":
+        notice = None
+        if problem:
+            notice = f"{problem}. Replies will fail until it does; {_ollama_fix(settings)}"
+        return _ollama(settings, "backend = ollama", notice)
+    if problem is None:
+        return _ollama(settings, f"Ollama at {status.host} has {settings.ollama_model!r}", None)
+    model = settings.local_model_path.name if settings.local_model_path else BUNDLED_NAME
+    notice = (
+        f"{problem}, so replies come from the embedded {model} model: small and fast, "
+        f"demo quality. For better answers {_ollama_fix(settings)}; "
+        'to stop this check, set backend = "local".'
+    )
+    return _local(settings, problem, notice)
+
+
+def _ollama_fix(settings: Settings) -> str:
+    return (
+        f"start Ollama (`ollama serve`) and run `ollama pull {settings.ollama_model}`, "
+        "or point OLLAMA_HOST at a server that has it"
+    )
+
+
+def load_chat_model(choice: BackendChoice, settings: Settings) -> BaseChatModel:
+    """Build the chat model for ``choice``. Loading the embedded model takes ~1 s.
+
+    Raises:
+        ModelError: the embedded model file is missing or not loadable.
+    """
+    if choice.backend == "ollama":
+        from langchain_ollama import ChatOllama
+
+        return ChatOllama(
+            model=choice.model,
+            base_url=settings.ollama_host,
+            temperature=settings.temperature,
+            num_predict=settings.max_reply_tokens,
+            client_kwargs={"trust_env": False},
+        )
+    from assistant.llm.local import ChatLlamaCpp
+
+    path = resolve_model_path(settings.local_model_path)
+    return ChatLlamaCpp(
+        model_path=str(path),
+        n_ctx=settings.local_context_tokens,
+        n_threads=settings.local_threads,
+        temperature=settings.temperature,
+        max_tokens=settings.max_reply_tokens,
+    )
+
+
+def explain_failure(exc: BaseException, choice: BackendChoice) -> AssistantError:
+    """Turn an exception raised by a chat model into a one-line, actionable error."""
+    if isinstance(exc, AssistantError):
+        return exc
+    text = str(exc).strip() or type(exc).__name__
+    if choice.backend == "ollama":
+        import httpx
+
+        if isinstance(exc, httpx.ConnectError | ConnectionError):
+            return ModelError(
+                f"Ollama is not reachable at {choice.host} ({text}). Start it with "
+                "`ollama serve`, fix OLLAMA_HOST, or use --backend local."
+            )
+        if "not found" in text.lower():
+            return ModelError(
+                f"Ollama at {choice.host} has no model {choice.model!r}. Run "
+                f"`ollama pull {choice.model}` or choose another with --model."
+            )
+        return ModelError(f"Ollama failed: {text}")
+    if "exceed context window" in text:
+        return ModelError(
+            f"The conversation is too long for the embedded model's context window ({text}). "
+            "Start a new conversation or raise local_context_tokens."
+        )
+    return ModelError(f"The embedded model failed: {text}")

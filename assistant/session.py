@@ -1,0 +1,166 @@
+"""One turn of a conversation, end to end (DESIGN.md, "One turn").
+
+``ChatSession.send`` saves the user's message, builds the prompt from the system
+prompt and the thread's recent history, streams the reply from the chat model
+and saves it. It speaks in an async iterator of plain events; front ends turn
+those into output (the CLI) or widget updates (the TUI).
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages.utils import count_tokens_approximately, trim_messages
+
+from assistant.assets import read_text
+from assistant.config import Settings
+from assistant.conversations import ConversationStore, Message, MessageStatus
+from assistant.errors import InputError
+from assistant.llm import BackendChoice, explain_failure
+
+
+@dataclass(frozen=True, slots=True)
+class UserMessageSaved:
+    """The user's message is committed; the model has not been called yet."""
+
+    message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyToken:
+    """A piece of the reply as the model streams it."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyFinished:
+    """The whole reply, as saved."""
+
+    message: Message
+
+
+TurnEvent = UserMessageSaved | ReplyToken | ReplyFinished
+
+
+def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
+    """Saved messages as langchain messages, skipping empty ones (failed replies)."""
+    kinds = {"user": HumanMessage, "assistant": AIMessage}
+    return [kinds[m.role](content=m.content) for m in messages if m.content.strip()]
+
+
+class ChatSession:
+    """Sends messages of any thread in ``store`` to one chat model.
+
+    Args:
+        store: where threads and messages live.
+        model: any langchain-core chat model (streaming via ``astream``).
+        choice: the backend and model in use; recorded on every reply.
+        settings: token budgets and limits.
+    """
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        model: BaseChatModel,
+        choice: BackendChoice,
+        settings: Settings,
+    ) -> None:
+        self.store = store
+        self.model = model
+        self.choice = choice
+        self.settings = settings
+        self._system_template = read_text("prompts/system.md")
+
+    def check_message(self, text: str) -> str:
+        """The message to send, or an error before anything is saved.
+
+        Raises:
+            InputError: the message is empty or longer than ``max_message_chars``.
+        """
+        if not text.strip():
+            raise InputError("Nothing to send: the message is empty.")
+        limit = self.settings.max_message_chars
+        if len(text) > limit:
+            raise InputError(
+                f"The message has {len(text):,} characters; the limit is {limit:,} "
+                "(max_message_chars). Shorten it, or raise the limit in the config file."
+            )
+        return text
+
+    def build_prompt(self, thread_id: str) -> list[BaseMessage]:
+        """System prompt + as much recent history as fits ``history_tokens``.
+
+        The latest message is always kept, even when it alone is over the budget.
+        """
+        system = SystemMessage(self._system_template.format(today=date.today().isoformat()))
+        history = to_langchain(self.store.messages(thread_id))
+        if not history:
+            return [system]
+        *past, latest = history
+        budget = self.settings.history_tokens - count_tokens_approximately([latest])
+        kept = (
+            trim_messages(
+                past,
+                max_tokens=budget,
+                token_counter=count_tokens_approximately,
+                strategy="last",
+                start_on="human",
+            )
+            if budget > 0 and past
+            else []
+        )
+        return [system, *kept, latest]
+
+    async def send(self, thread_id: str, text: str) -> AsyncIterator[TurnEvent]:
+        """Send ``text`` in thread ``thread_id`` and stream the reply.
+
+        Yields:
+            ``UserMessageSaved`` once, then ``ReplyToken`` per piece of the reply,
+            then ``ReplyFinished`` with the saved reply.
+
+        Raises:
+            InputError: the message was refused (nothing saved).
+            ModelError: the model failed; the user's message and any partial reply
+                (status ``error``) are saved.
+            asyncio.CancelledError: the turn was stopped; the partial reply is saved
+                with status ``cancelled``.
+        """
+        text = self.check_message(text)
+        yield UserMessageSaved(self.store.add_message(thread_id, "user", text))
+        prompt = self.build_prompt(thread_id)
+        parts: list[str] = []
+        try:
+            async for chunk in self.model.astream(prompt):
+                if piece := chunk.text:
+                    parts.append(piece)
+                    yield ReplyToken(piece)
+        except (asyncio.CancelledError, GeneratorExit):
+            self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.")
+            raise
+        except Exception as exc:
+            failure = explain_failure(exc, self.choice)
+            self._save_reply(thread_id, parts, "error", str(failure))
+            raise failure from exc
+        reply = self._save_reply(thread_id, parts, "complete", None)
+        assert reply is not None
+        yield ReplyFinished(reply)
+
+    def _save_reply(
+        self, thread_id: str, parts: list[str], status: MessageStatus, error: str | None
+    ) -> Message | None:
+        content = "".join(parts).strip()
+        if status != "complete" and not content:
+            return None
+        return self.store.add_message(
+            thread_id,
+            "assistant",
+            content,
+            status=status,
+            error=error,
+            backend=self.choice.backend,
+            model=self.choice.model,
+        )

@@ -1,0 +1,1 @@
+"""The Textual front end of assistant. The core (``assistant``) never imports this."""

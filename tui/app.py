@@ -1,0 +1,269 @@
+"""The assistant TUI: conversations on the left, the chat on the right.
+
+The app only wires widgets to the core. Loading the model (blocking: probe,
+llama.cpp) runs in a thread worker; streaming a reply runs in an async worker,
+so the screen stays responsive while the model writes. Errors end up in one
+``on_worker_state_changed`` and are shown as notifications and notes, never as
+a traceback.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+
+from langchain_core.language_models import BaseChatModel
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, Static
+from textual.worker import Worker, WorkerState
+
+from assistant.config import Settings
+from assistant.conversations import ConversationStore
+from assistant.errors import AssistantError
+from assistant.llm import BackendChoice, choose_backend, load_chat_model
+from assistant.session import ChatSession, ReplyToken, UserMessageSaved
+from tui.messages import BackendFailed, BackendReady
+from tui.screens.dialogs import ConfirmScreen, PromptScreen
+from tui.widgets.chat import ChatLog, Composer, MessageView
+from tui.widgets.sidebar import ThreadList
+
+log = logging.getLogger(__name__)
+
+BackendLoader = Callable[[Settings], tuple[BackendChoice, BaseChatModel]]
+
+
+def load_backend(settings: Settings) -> tuple[BackendChoice, BaseChatModel]:
+    """Choose the backend (probing Ollama) and load its chat model. Blocking."""
+    choice = choose_backend(settings)
+    return choice, load_chat_model(choice, settings)
+
+
+class AssistantApp(App[None]):
+    """Chat with a local model; conversations persist in ``store``.
+
+    Args:
+        settings: the user's settings.
+        store: the conversation database.
+        backend_loader: chooses and loads the chat model (injected by tests).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "assistant"
+    BINDINGS = [
+        Binding("ctrl+n", "new_thread", "New", priority=True),
+        Binding("f2", "rename_thread", "Rename"),
+        Binding("f8", "delete_thread", "Delete"),
+        Binding("escape", "stop_reply", "Stop reply"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ConversationStore,
+        backend_loader: BackendLoader = load_backend,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.store = store
+        self.backend_loader = backend_loader
+        self.session: ChatSession | None = None
+        self.thread_id: str | None = None
+        self._reply_view: MessageView | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("Loading the model…", id="status", markup=False)
+        with Horizontal(id="main"):
+            yield ThreadList(id="sidebar")
+            with Vertical(id="chat"):
+                yield ChatLog(id="log")
+                yield Composer(id="composer", placeholder="Message (Enter sends)")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        threads = self.store.list_threads()
+        await self.open_thread(threads[0].id if threads else None)
+        self.query_one(Composer).focus()
+        self.load_model()
+
+    # The model -------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="backend")
+    def load_model(self) -> None:
+        try:
+            choice, model = self.backend_loader(self.settings)
+        except AssistantError as exc:
+            self.post_message(BackendFailed(None, str(exc)))
+            return
+        self.post_message(BackendReady(ChatSession(self.store, model, choice, self.settings)))
+
+    @on(BackendReady)
+    def _backend_ready(self, event: BackendReady) -> None:
+        self.session = event.session
+        choice = event.session.choice
+        self._set_status()
+        if choice.notice:
+            self.notify(choice.notice, title="Using the embedded model", timeout=20)
+        log.info("backend %s (%s)", choice.label, choice.reason)
+
+    @on(BackendFailed)
+    def _backend_failed(self, event: BackendFailed) -> None:
+        self.query_one("#status", Static).update(f"No model: {event.error}")
+        self.notify(event.error, title="No chat model", severity="error", timeout=30)
+        log.error("no backend: %s", event.error)
+
+    def _set_status(self, activity: str = "") -> None:
+        if self.session is None:
+            return
+        choice = self.session.choice
+        quality = " (demo quality)" if choice.backend == "local" and choice.notice else ""
+        text = f"● {choice.label}{quality}"
+        self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
+
+    # Conversations ---------------------------------------------------------
+
+    async def open_thread(self, thread_id: str | None) -> None:
+        """Show ``thread_id`` (or an empty new conversation) and refresh the sidebar."""
+        self.thread_id = thread_id
+        messages = self.store.messages(thread_id) if thread_id else []
+        await self.query_one(ChatLog).show(messages)
+        await self.refresh_threads()
+
+    async def refresh_threads(self) -> None:
+        await self.query_one(ThreadList).show(self.store.list_threads(), self.thread_id)
+
+    @on(ThreadList.Opened)
+    async def _thread_opened(self, event: ThreadList.Opened) -> None:
+        if event.thread_id != self.thread_id:
+            await self.open_thread(event.thread_id)
+        self.query_one(Composer).focus()
+
+    async def action_new_thread(self) -> None:
+        """Start a conversation; it is saved when its first message is sent."""
+        await self.open_thread(None)
+        self.query_one(Composer).focus()
+
+    def action_rename_thread(self) -> None:
+        if self.thread_id is None:
+            self.notify("Send a message first: this conversation is not saved yet.")
+            return
+        thread = self.store.get_thread(self.thread_id)
+
+        async def rename(title: str | None) -> None:
+            if title is None:
+                return
+            try:
+                self.store.rename_thread(thread.id, title)
+            except AssistantError as exc:
+                self.notify(str(exc), severity="error")
+            await self.refresh_threads()
+
+        self.push_screen(PromptScreen("Rename the conversation:", thread.title), rename)
+
+    def action_delete_thread(self) -> None:
+        if self.thread_id is None:
+            return
+        if self._replying:
+            self.notify("A reply is being written: press Esc to stop it first.")
+            return
+        thread = self.store.get_thread(self.thread_id)
+
+        async def delete(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            self.store.delete_thread(thread.id)
+            self.notify(f"Deleted “{thread.title}”.")
+            remaining = self.store.list_threads(limit=1)
+            await self.open_thread(remaining[0].id if remaining else None)
+
+        question = f"Delete “{thread.title}” and all its messages? This cannot be undone."
+        self.push_screen(ConfirmScreen(question), delete)
+
+    # Replies ---------------------------------------------------------------
+
+    @property
+    def _replying(self) -> bool:
+        return any(w.group == "reply" and w.is_running for w in self.workers)
+
+    @on(Composer.Submitted)
+    async def send(self, event: Composer.Submitted) -> None:
+        """Send the composer's text in the current conversation."""
+        if self.session is None:
+            self.notify("The model is still loading; your text stays in the box.")
+            return
+        if self._replying:
+            self.notify("Wait for the reply to finish, or press Esc to stop it.")
+            return
+        try:
+            text = self.session.check_message(event.text)
+            if self.thread_id is None:
+                self.thread_id = self.store.create_thread().id
+        except AssistantError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.query_one(Composer).clear()
+        chat = self.query_one(ChatLog)
+        await chat.add(MessageView("user", text))
+        author = f"Assistant · {self.session.choice.model}"
+        self._reply_view = await chat.add(MessageView("assistant", author=author))
+        self._set_status("writing…")
+        self.stream_reply(self.thread_id, text, self._reply_view)
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
+        assert self.session is not None
+        stream = Markdown.get_stream(view.markdown)
+        chat = self.query_one(ChatLog)
+        try:
+            async for event in self.session.send(thread_id, text):
+                if isinstance(event, UserMessageSaved):
+                    await self.refresh_threads()
+                elif isinstance(event, ReplyToken) and view.is_attached:
+                    await stream.write(event.text)
+                    chat.scroll_end(animate=False)
+        finally:
+            await stream.stop()
+
+    def action_stop_reply(self) -> None:
+        """Stop the reply being written; what was written so far is kept."""
+        self.workers.cancel_group(self, "reply")
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "reply" or not event.worker.is_finished:
+            return
+        view, self._reply_view = self._reply_view, None
+        self._set_status()
+        if event.state == WorkerState.CANCELLED and view is not None:
+            view.set_note("Stopped. The partial reply is saved.", "stopped")
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            if isinstance(error, AssistantError):
+                message = str(error)
+            else:
+                log.error("reply failed", exc_info=error)
+                message = f"Unexpected error: {error!r}. Details are in the log."
+            if view is not None:
+                view.set_note(message)
+            self.notify(message, title="The reply failed", severity="error", timeout=15)
+
+    # Command palette -------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New conversation", "Start a new conversation", self.action_new_thread)
+        yield SystemCommand("Rename conversation", "Rename this one", self.action_rename_thread)
+        yield SystemCommand(
+            "Delete conversation", "Delete this one (asks first)", self.action_delete_thread
+        )
+        yield SystemCommand("Stop reply", "Stop the reply being written", self.action_stop_reply)
+        yield SystemCommand("Backend", "Which model answers, and why", self._show_backend)
+
+    def _show_backend(self) -> None:
+        if self.session is None:
+            self.notify("The model is still loading.")
+            return
+        choice = self.session.choice
+        self.notify(f"{choice.label}: {choice.reason}.\n{choice.notice or ''}".strip())

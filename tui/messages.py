@@ -1,0 +1,23 @@
+"""App-wide messages: posted by workers, handled by the app."""
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from assistant.llm import BackendChoice
+from assistant.session import ChatSession
+
+
+@dataclass
+class BackendReady(Message):
+    """The chat model is loaded; replies can be sent."""
+
+    session: ChatSession
+
+
+@dataclass
+class BackendFailed(Message):
+    """No chat model could be loaded; ``error`` says why and what to do."""
+
+    choice: BackendChoice | None
+    error: str

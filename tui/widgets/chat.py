@@ -1,0 +1,105 @@
+"""The conversation: messages (replies as Markdown) and the multi-line input."""
+
+from dataclasses import dataclass
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message as TextualMessage
+from textual.widgets import Label, Markdown, Static, TextArea
+
+from assistant.conversations import Message
+
+
+class MessageView(Vertical):
+    """One message: who wrote it, the text, and a note when the reply failed or stopped."""
+
+    def __init__(
+        self,
+        role: str,
+        content: str = "",
+        author: str | None = None,
+        note: str | None = None,
+        note_kind: str = "error",
+    ) -> None:
+        super().__init__(classes=f"message {role}")
+        self.role = role
+        self.content = content
+        self.author = author or ("You" if role == "user" else "Assistant")
+        self.note = note
+        self.note_kind = note_kind
+
+    def compose(self) -> ComposeResult:
+        yield Label(self.author, classes="author", markup=False)
+        if self.role == "user":
+            yield Static(self.content, classes="body", markup=False)
+        else:
+            yield Markdown(self.content, classes="body")
+        visible = " visible" if self.note else ""
+        yield Label(self.note or "", classes=f"note {self.note_kind}{visible}", markup=False)
+
+    @property
+    def markdown(self) -> Markdown:
+        """The body of a reply."""
+        return self.query_one(Markdown)
+
+    def set_note(self, text: str, kind: str = "error") -> None:
+        """Show ``text`` under the message (``kind``: ``error`` or ``stopped``)."""
+        note = self.query_one(".note", Label)
+        note.update(text)
+        note.set_classes(f"note {kind} visible")
+
+    @classmethod
+    def of(cls, message: Message) -> "MessageView":
+        """A view of a saved message, with its failure note if it has one."""
+        author = f"Assistant · {message.model}" if message.role == "assistant" else None
+        note = None if message.status == "complete" else message.error or message.status
+        kind = "stopped" if message.status == "cancelled" else "error"
+        return cls(message.role, message.content, author, note, kind)
+
+
+class Composer(TextArea):
+    """Multi-line input: Enter sends, Alt+Enter or Ctrl+J adds a line."""
+
+    BINDINGS = [
+        Binding("enter", "submit", "Send", priority=True),
+        Binding("alt+enter,ctrl+j", "newline", "New line", show=False, priority=True),
+    ]
+
+    @dataclass
+    class Submitted(TextualMessage):
+        """The user pressed Enter with this text."""
+
+        text: str
+
+    def action_submit(self) -> None:
+        self.post_message(self.Submitted(self.text))
+
+    def action_newline(self) -> None:
+        self.insert("\n")
+
+
+class ChatLog(VerticalScroll):
+    """The messages of one conversation, newest at the bottom."""
+
+    async def show(self, messages: list[Message]) -> None:
+        """Replace the content with ``messages``."""
+        await self.remove_children()
+        if not messages:
+            await self.mount(Static(EMPTY, classes="empty", markup=False))
+        else:
+            await self.mount_all(MessageView.of(message) for message in messages)
+        self.scroll_end(animate=False)
+
+    async def add(self, view: MessageView) -> MessageView:
+        """Append a message view and scroll to it."""
+        await self.query(".empty").remove()
+        await self.mount(view)
+        self.scroll_end(animate=False)
+        return view
+
+
+EMPTY = (
+    "Start typing below. Enter sends, Alt+Enter adds a line.\n"
+    "Ctrl+N starts a new conversation, Ctrl+P lists every action."
+)

@@ -1,0 +1,48 @@
+"""The list of conversations, most recent first."""
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import Label, ListItem, ListView
+
+from assistant.conversations import Thread
+
+
+class ThreadItem(ListItem):
+    """One conversation in the sidebar."""
+
+    def __init__(self, thread: Thread) -> None:
+        super().__init__(Label(thread.title, markup=False), id=f"thread-{thread.id}")
+        self.thread = thread
+        self.tooltip = thread.updated_at.astimezone().strftime("Last message %Y-%m-%d %H:%M")
+
+
+class ThreadList(ListView):
+    """Conversations; selecting one posts :class:`ThreadList.Selected`."""
+
+    BINDINGS = [
+        Binding("delete", "app.delete_thread", "Delete", show=False),
+        Binding("r", "app.rename_thread", "Rename", show=False),
+    ]
+
+    @dataclass
+    class Opened(Message):
+        """The user picked a conversation."""
+
+        thread_id: str
+
+    async def show(self, threads: list[Thread], current: str | None) -> None:
+        """Replace the items with ``threads`` and highlight ``current``."""
+        await self.clear()
+        await self.extend(ThreadItem(thread) for thread in threads)
+        ids = [thread.id for thread in threads]
+        if current in ids:
+            self.index = ids.index(current)
+
+    @on(ListView.Selected)
+    def _opened(self, event: ListView.Selected) -> None:
+        event.stop()
+        if isinstance(event.item, ThreadItem):
+            self.post_message(self.Opened(event.item.thread.id))
