@@ -20,7 +20,7 @@ class ThreadItem(ListItem):
 
 
 class ThreadList(ListView):
-    """Conversations; selecting one posts :class:`ThreadList.Selected`."""
+    """Conversations; picking one posts :class:`ThreadList.Opened`."""
 
     BINDINGS = [
         Binding("delete", "app.delete_thread", "Delete", show=False),
