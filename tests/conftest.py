@@ -1,0 +1,111 @@
+"""Shared fixtures: every test runs against its own data dir, config and environment."""
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from assistant.config import Settings
+from assistant.conversations import ConversationStore
+from assistant.llm import BackendChoice
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads the user's config or data, or a real OLLAMA_HOST."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_") or name == "OLLAMA_HOST":
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.setenv(var, str(home / var.lower()))
+    monkeypatch.setenv("ASSISTANT_CONFIG", str(tmp_path / "config.toml"))
+    # Nothing listens on port 9 (discard): a fast "connection refused".
+    monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
+    return tmp_path
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def settings(data_dir: Path) -> Settings:
+    return Settings.load(data_dir=data_dir, backend="local", temperature=0.0)
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[ConversationStore]:
+    store = ConversationStore(settings.database_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def fake_choice() -> BackendChoice:
+    return BackendChoice("local", "fake-model", "fake · fake-model", "test", None, "http://x")
+
+
+class FakeOllama(BaseHTTPRequestHandler):
+    """Enough of Ollama's REST API for ChatOllama: /api/tags and streamed /api/chat."""
+
+    models: tuple[str, ...] = ("llama3.2:latest",)
+    reply: tuple[str, ...] = ("Hello", " from", " Ollama", ".")
+    requests: ClassVar[list[dict]] = []
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _json(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path == "/api/tags":
+            self._json(200, {"models": [{"name": name} for name in self.models]})
+        else:
+            self._json(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).requests.append(body)
+        if self.path != "/api/chat":
+            self._json(404, {"error": "not found"})
+            return
+        if body["model"] not in self.models and f"{body['model']}:latest" not in self.models:
+            self._json(404, {"error": f"model '{body['model']}' not found"})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.end_headers()
+        for piece in self.reply:
+            line = {"model": body["model"], "message": {"role": "assistant", "content": piece}}
+            self.wfile.write((json.dumps(line | {"done": False}) + "\n").encode())
+            self.wfile.flush()
+        done = {"model": body["model"], "message": {"role": "assistant", "content": ""}}
+        done |= {"done": True, "done_reason": "stop", "prompt_eval_count": 3, "eval_count": 4}
+        self.wfile.write((json.dumps(done) + "\n").encode())
+
+
+@pytest.fixture
+def fake_ollama() -> Iterator[str]:
+    """A loopback HTTP server speaking Ollama's API; yields its base URL."""
+    FakeOllama.requests = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOllama)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()

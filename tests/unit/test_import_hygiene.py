@@ -1,0 +1,34 @@
+"""The core stays headless: importing any of it never imports textual or tui."""
+
+import pkgutil
+import subprocess
+import sys
+
+import assistant
+
+
+def test_the_core_never_imports_the_tui() -> None:
+    modules = sorted(
+        m.name
+        for m in pkgutil.walk_packages(assistant.__path__, "assistant.")
+        if m.name != "assistant.cli"
+    )
+    code = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'tui'))\n"
+        "print(','.join(bad))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+    assert "assistant.session" in modules and "assistant.llm.local" in modules
+
+
+def test_the_cli_loads_the_tui_only_when_it_opens_it() -> None:
+    code = "import sys, assistant.cli; print(any(m.startswith('textual') for m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "False"
