@@ -2,6 +2,7 @@
 
 import platform
 import sys
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 
@@ -52,10 +53,11 @@ async def run_chat(
     else:
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
         thread = latest or store.create_thread()
-    async for event in session.send(thread.id, text):
-        if isinstance(event, ReplyToken):
-            sys.stdout.write(event.text)
-            sys.stdout.flush()
+    async with aclosing(session.send(thread.id, text)) as events:
+        async for event in events:
+            if isinstance(event, ReplyToken):
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
     sys.stdout.write("\n")
     return thread.id
 

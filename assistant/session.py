@@ -118,6 +118,10 @@ class ChatSession:
     async def send(self, thread_id: str, text: str) -> AsyncIterator[TurnEvent]:
         """Send ``text`` in thread ``thread_id`` and stream the reply.
 
+        Consume it inside ``contextlib.aclosing(session.send(...))``: a consumer that
+        is cancelled between two events then closes the stream at once, which saves
+        the partial reply (otherwise that waits for garbage collection).
+
         Yields:
             ``UserMessageSaved`` once, then ``ReplyToken`` per piece of the reply,
             then ``ReplyFinished`` with the saved reply.

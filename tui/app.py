@@ -9,6 +9,7 @@ a traceback.
 
 import logging
 from collections.abc import Callable, Iterable
+from contextlib import aclosing
 
 from langchain_core.language_models import BaseChatModel
 from textual import on, work
@@ -217,12 +218,13 @@ class AssistantApp(App[None]):
         stream = Markdown.get_stream(view.markdown)
         chat = self.query_one(ChatLog)
         try:
-            async for event in self.session.send(thread_id, text):
-                if isinstance(event, UserMessageSaved):
-                    await self.refresh_threads()
-                elif isinstance(event, ReplyToken) and view.is_attached:
-                    await stream.write(event.text)
-                    chat.scroll_end(animate=False)
+            async with aclosing(self.session.send(thread_id, text)) as events:
+                async for event in events:
+                    if isinstance(event, UserMessageSaved):
+                        await self.refresh_threads()
+                    elif isinstance(event, ReplyToken) and view.is_attached:
+                        await stream.write(event.text)
+                        chat.scroll_end(animate=False)
         finally:
             await stream.stop()
 

@@ -215,6 +215,9 @@ class ChatLlamaCpp(BaseChatModel):
                 yield item
         finally:
             stopped.set()
+            # Let the token in progress finish (~10 ms) so that a process exiting
+            # right after a stop does not free the model under a running decode.
+            worker.join(timeout=0.5)
 
 
 def _usage(usage: dict[str, int] | None) -> Any:

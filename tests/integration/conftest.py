@@ -1,0 +1,40 @@
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import Settings
+from assistant.llm.local import ChatLlamaCpp, resolve_model_path
+
+ASSISTANT = str(Path(sys.executable).with_name("assistant"))
+
+
+@pytest.fixture(scope="session")
+def local_model() -> Iterator[ChatLlamaCpp]:
+    """The bundled model, loaded once, answering deterministically (temperature 0)."""
+    yield ChatLlamaCpp(
+        model_path=str(resolve_model_path(None)),
+        n_ctx=2048,
+        temperature=0.0,
+        max_tokens=48,
+        seed=7,
+    )
+
+
+def run_cli(*args: str, data_dir: Path, stdin: str | None = None, **env: str):
+    """Run the installed `assistant` command with its own data dir."""
+    return subprocess.run(
+        [ASSISTANT, "--data-dir", str(data_dir), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ | env,
+    )
+
+
+def local_settings(data_dir: Path, **values: object) -> Settings:
+    return Settings.load(data_dir=data_dir, backend="local", temperature=0.0, **values)
