@@ -71,6 +71,7 @@ class AssistantApp(App[None]):
         self.store = store
         self.backend_loader = backend_loader
         self.session: ChatSession | None = None
+        self.backend_error: str | None = None
         self.thread_id: str | None = None
         self._reply_view: MessageView | None = None
 
@@ -96,7 +97,7 @@ class AssistantApp(App[None]):
         try:
             choice, model = self.backend_loader(self.settings)
         except AssistantError as exc:
-            self.post_message(BackendFailed(None, str(exc)))
+            self.post_message(BackendFailed(str(exc)))
             return
         self.post_message(BackendReady(ChatSession(self.store, model, choice, self.settings)))
 
@@ -111,6 +112,7 @@ class AssistantApp(App[None]):
 
     @on(BackendFailed)
     def _backend_failed(self, event: BackendFailed) -> None:
+        self.backend_error = event.error
         self.query_one("#status", Static).update(f"No model: {event.error}")
         self.notify(event.error, title="No chat model", severity="error", timeout=30)
         log.error("no backend: %s", event.error)
@@ -192,7 +194,8 @@ class AssistantApp(App[None]):
     async def send(self, event: Composer.Submitted) -> None:
         """Send the composer's text in the current conversation."""
         if self.session is None:
-            self.notify("The model is still loading; your text stays in the box.")
+            problem = self.backend_error or "The model is still loading."
+            self.notify(f"{problem} Your text stays in the box.", severity="warning")
             return
         if self._replying:
             self.notify("Wait for the reply to finish, or press Esc to stop it.")

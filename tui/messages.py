@@ -4,7 +4,6 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from assistant.llm import BackendChoice
 from assistant.session import ChatSession
 
 
@@ -19,5 +18,4 @@ class BackendReady(Message):
 class BackendFailed(Message):
     """No chat model could be loaded; ``error`` says why and what to do."""
 
-    choice: BackendChoice | None
     error: str
