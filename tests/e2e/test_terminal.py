@@ -1,0 +1,83 @@
+"""A real terminal: tmux runs the installed `assistant`, types, and reads the screen."""
+
+import json
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.integration.conftest import ASSISTANT, run_cli
+
+pytestmark = [
+    pytest.mark.terminal,
+    pytest.mark.model,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+
+class Terminal:
+    """One tmux session of 120x36 running a command."""
+
+    def __init__(self, command: list[str]) -> None:
+        self.name = f"assistant-test-{uuid.uuid4().hex[:8]}"
+        subprocess.run(
+            ["tmux", "new-session", "-d", "-s", self.name, "-x", "120", "-y", "36", *command],
+            check=True,
+        )
+
+    def screen(self) -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", self.name],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def wait_for(self, ready: Callable[[str], bool], timeout: float = 60.0) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if ready(screen):
+                return screen
+            time.sleep(0.2)
+        raise AssertionError(f"timed out; the screen shows:\n{self.screen()}")
+
+    def alive(self) -> bool:
+        check = ["tmux", "has-session", "-t", self.name]
+        return subprocess.run(check, capture_output=True, check=False).returncode == 0
+
+    def close(self) -> None:
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
+
+
+@pytest.fixture
+def terminal(data_dir) -> Iterator[Terminal]:
+    term = Terminal(
+        ["env", "TERM=xterm-256color", ASSISTANT, "--data-dir", str(data_dir), "--backend", "local"]
+    )
+    yield term
+    term.close()
+
+
+def test_type_a_message_and_read_the_reply(terminal: Terminal, data_dir) -> None:
+    terminal.wait_for(lambda s: "embedded · SmolLM2" in s and "Enter sends" in s)
+    terminal.keys("-l", "Hello there, tell me a joke")
+    terminal.keys("Enter")
+    screen = terminal.wait_for(lambda s: "Assistant · SmolLM2" in s and "writing" not in s)
+    assert "Hello there, tell me a joke" in screen
+    reply = screen.split("Assistant · SmolLM2", 1)[1]
+    assert any(ch.isalpha() for ch in reply), screen
+
+    terminal.keys("C-q")
+    deadline = time.monotonic() + 10
+    while terminal.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not terminal.alive(), "ctrl+q quits"
+    rows = [json.loads(line) for line in run_cli("threads", "--json", data_dir=data_dir).stdout.splitlines()]
+    assert [(r["title"], r["messages"]) for r in rows] == [("Hello there, tell me a joke", 2)]
