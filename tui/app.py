@@ -10,8 +10,8 @@ a traceback.
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import aclosing
+from typing import TYPE_CHECKING
 
-from langchain_core.language_models import BaseChatModel
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -23,20 +23,30 @@ from textual.worker import Worker, WorkerState
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
-from assistant.llm import BackendChoice, choose_backend, load_chat_model
-from assistant.session import ChatSession, ReplyToken, UserMessageSaved
 from tui.messages import BackendFailed, BackendReady
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tui.widgets.chat import ChatLog, Composer, MessageView
 from tui.widgets.sidebar import ThreadList
 
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.llm import BackendChoice
+    from assistant.session import ChatSession
+
 log = logging.getLogger(__name__)
 
-BackendLoader = Callable[[Settings], tuple[BackendChoice, BaseChatModel]]
+BackendLoader = Callable[[Settings], "tuple[BackendChoice, BaseChatModel]"]
 
 
-def load_backend(settings: Settings) -> tuple[BackendChoice, BaseChatModel]:
-    """Choose the backend (probing Ollama) and load its chat model. Blocking."""
+def load_backend(settings: Settings) -> "tuple[BackendChoice, BaseChatModel]":
+    """Choose the backend (probing Ollama) and load its chat model. Blocking.
+
+    langchain and llama.cpp are imported here, in a worker thread, not before the
+    first screen is drawn (bench/startup.py).
+    """
+    from assistant.llm import choose_backend, load_chat_model
+
     choice = choose_backend(settings)
     return choice, load_chat_model(choice, settings)
 
@@ -70,7 +80,7 @@ class AssistantApp(App[None]):
         self.settings = settings
         self.store = store
         self.backend_loader = backend_loader
-        self.session: ChatSession | None = None
+        self.session: ChatSession | None = None  # set once the model is loaded
         self.backend_error: str | None = None
         self.thread_id: str | None = None
         self._reply_view: MessageView | None = None
@@ -88,12 +98,14 @@ class AssistantApp(App[None]):
         threads = self.store.list_threads()
         await self.open_thread(threads[0].id if threads else None)
         self.query_one(Composer).focus()
-        self.load_model()
+        self.call_after_refresh(self.load_model)
 
     # The model -------------------------------------------------------------
 
     @work(thread=True, exit_on_error=False, group="backend")
     def load_model(self) -> None:
+        from assistant.session import ChatSession
+
         try:
             choice, model = self.backend_loader(self.settings)
         except AssistantError as exc:
@@ -217,6 +229,8 @@ class AssistantApp(App[None]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
+        from assistant.session import ReplyToken, UserMessageSaved
+
         assert self.session is not None
         stream = Markdown.get_stream(view.markdown)
         chat = self.query_one(ChatLog)

@@ -1,17 +1,19 @@
 """App-wide messages: posted by workers, handled by the app."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from assistant.session import ChatSession
+if TYPE_CHECKING:
+    from assistant.session import ChatSession
 
 
 @dataclass
 class BackendReady(Message):
     """The chat model is loaded; replies can be sent."""
 
-    session: ChatSession
+    session: "ChatSession"
 
 
 @dataclass

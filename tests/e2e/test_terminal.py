@@ -79,5 +79,8 @@ def test_type_a_message_and_read_the_reply(terminal: Terminal, data_dir) -> None
     while terminal.alive() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not terminal.alive(), "ctrl+q quits"
-    rows = [json.loads(line) for line in run_cli("threads", "--json", data_dir=data_dir).stdout.splitlines()]
+    rows = [
+        json.loads(line)
+        for line in run_cli("threads", "--json", data_dir=data_dir).stdout.splitlines()
+    ]
     assert [(r["title"], r["messages"]) for r in rows] == [("Hello there, tell me a joke", 2)]
