@@ -39,7 +39,7 @@ class Terminal:
     def keys(self, *keys: str) -> None:
         subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
 
-    def wait_for(self, ready: Callable[[str], bool], timeout: float = 60.0) -> str:
+    def wait_for(self, ready: Callable[[str], bool], timeout: float = 120.0) -> str:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             screen = self.screen()
@@ -58,9 +58,9 @@ class Terminal:
 
 @pytest.fixture
 def terminal(data_dir) -> Iterator[Terminal]:
-    term = Terminal(
-        ["env", "TERM=xterm-256color", ASSISTANT, "--data-dir", str(data_dir), "--backend", "local"]
-    )
+    # Short replies: this tests the terminal, not the model.
+    env = ["env", "TERM=xterm-256color", "ASSISTANT_MAX_REPLY_TOKENS=64"]
+    term = Terminal([*env, ASSISTANT, "--data-dir", str(data_dir), "--backend", "local"])
     yield term
     term.close()
 
