@@ -19,6 +19,7 @@ from assistant import __version__
 from assistant.config import Backend, Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
+from assistant.paths import default_config_file
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Context:
     """What the global options give every subcommand."""
 
     settings: Settings
+    config_file: Path
 
 
 def _version(value: bool) -> None:
@@ -79,11 +81,12 @@ def main_options(
     """Chat with a local model that remembers. Without a command, opens the TUI."""
     overrides: dict[str, object] = {"data_dir": data_dir, "backend": backend}
     overrides |= model_overrides(model)
+    config = config or default_config_file()
     settings = Settings.load(config, **overrides)
     from assistant.logs import setup_logging
 
     setup_logging(settings.log_dir)  # type: ignore[arg-type]
-    ctx.obj = Context(settings)
+    ctx.obj = Context(settings, config)
     if ctx.invoked_subcommand is None:
         store = ConversationStore(settings.database_path)
         from tui.app import AssistantApp
@@ -144,7 +147,7 @@ def doctor(ctx: typer.Context) -> None:
     """Report the backend that would be used and why, paths, versions, and problems."""
     from assistant.headless import diagnose
 
-    report = diagnose(ctx.obj.settings)
+    report = diagnose(ctx.obj.settings, ctx.obj.config_file)
     typer.echo(report.text)
     if report.problems:
         raise typer.Exit(1)

@@ -5,6 +5,7 @@ import sys
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from assistant import __version__
 from assistant.config import Settings
@@ -13,7 +14,7 @@ from assistant.errors import AssistantError
 from assistant.llm import choose_backend, load_chat_model
 from assistant.llm.local import resolve_model_path
 from assistant.llm.ollama import probe
-from assistant.paths import default_config_file, ensure_private_dir
+from assistant.paths import ensure_private_dir
 from assistant.session import ChatSession, ReplyToken
 
 LIBRARIES = (
@@ -78,12 +79,12 @@ class Report:
         return "\n".join([*self.lines, *tail, *(f"  - {p}" for p in self.problems)])
 
 
-def diagnose(settings: Settings) -> Report:
+def diagnose(settings: Settings, config_file: Path) -> Report:
     """Check paths, the database, both backends and the choice ``auto`` would make."""
     report = Report()
     report.add("assistant", f"{__version__} (Python {platform.python_version()}, {sys.platform})")
-    config = default_config_file()
-    report.add("config", f"{config} ({'found' if config.is_file() else 'not found: defaults'})")
+    found = "found" if config_file.is_file() else "not found: defaults"
+    report.add("config", f"{config_file} ({found})")
     try:
         ensure_private_dir(settings.data_dir)
         report.add("data dir", f"{settings.data_dir} (writable)")

@@ -254,6 +254,8 @@ class AssistantApp(App[None]):
         if event.worker.group != "reply" or not event.worker.is_finished:
             return
         view, self._reply_view = self._reply_view, None
+        if view is not None and not view.is_attached:  # another conversation is open
+            view = None
         self._set_status()
         if event.state == WorkerState.CANCELLED and view is not None:
             view.set_note("Stopped. The partial reply is saved.", "stopped")

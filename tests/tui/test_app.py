@@ -235,3 +235,20 @@ async def test_actions_are_in_the_command_palette(settings) -> None:
         assert {"New conversation", "Rename conversation", "Delete conversation"} <= titles
         assert {"Stop reply", "Backend", "Quit"} <= titles
         assert isinstance(app.query_one(ChatLog), ChatLog)
+
+
+async def test_a_new_conversation_mid_reply_lets_the_reply_finish_in_the_background(
+    settings,
+) -> None:
+    app = make_app(settings, SlowModel(messages=iter([]), words=30))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_and_send(pilot, "first")
+        first = app.thread_id
+        while "w2" not in reply_text(app):
+            await pilot.pause(0.05)
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        assert app.thread_id is None and views(app) == []
+        saved = app.store.messages(first)
+        assert saved[-1].status == "complete" and saved[-1].content.endswith("w29")
