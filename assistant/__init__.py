@@ -5,12 +5,9 @@ This package is the headless core. It never imports ``textual`` or ``tui``;
 """
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("assistant")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+# The single source of the version: pyproject.toml reads it from here.
+__version__ = "0.1.0"
 
 # Library convention: silent unless the entry point configures logging.
 logging.getLogger(__name__).addHandler(logging.NullHandler())

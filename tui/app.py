@@ -26,7 +26,7 @@ from assistant.errors import AssistantError
 from tui.messages import BackendFailed, BackendReady
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tui.widgets.chat import ChatLog, Composer, MessageView
-from tui.widgets.sidebar import ThreadList
+from tui.widgets.sidebar import ThreadItem, ThreadList
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -86,17 +86,21 @@ class AssistantApp(App[None]):
         self._reply_view: MessageView | None = None
 
     def compose(self) -> ComposeResult:
+        # The first screen is complete in one pass: the latest conversation is open.
+        threads = self.store.list_threads()
+        self.thread_id = threads[0].id if threads else None
+        messages = self.store.messages(self.thread_id) if self.thread_id else []
         yield Static("Loading the model…", id="status", markup=False)
         with Horizontal(id="main"):
-            yield ThreadList(id="sidebar")
+            items = [ThreadItem(thread) for thread in threads]
+            yield ThreadList(*items, id="sidebar", initial_index=0 if items else None)
             with Vertical(id="chat"):
-                yield ChatLog(id="log")
+                yield ChatLog(*ChatLog.views(messages), id="log")
                 yield Composer(id="composer", placeholder="Message (Enter sends)")
         yield Footer()
 
-    async def on_mount(self) -> None:
-        threads = self.store.list_threads()
-        await self.open_thread(threads[0].id if threads else None)
+    def on_mount(self) -> None:
+        self.query_one(ChatLog).scroll_end(animate=False)
         self.query_one(Composer).focus()
         self.call_after_refresh(self.load_model)
 

@@ -6,6 +6,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TextualMessage
+from textual.widget import Widget
 from textual.widgets import Label, Markdown, Static, TextArea
 
 from assistant.conversations import Message
@@ -82,13 +83,17 @@ class Composer(TextArea):
 class ChatLog(VerticalScroll):
     """The messages of one conversation, newest at the bottom."""
 
+    @staticmethod
+    def views(messages: list[Message]) -> list[Widget]:
+        """The widgets that show ``messages``, or a hint when there are none."""
+        if not messages:
+            return [Static(EMPTY, classes="empty", markup=False)]
+        return [MessageView.of(message) for message in messages]
+
     async def show(self, messages: list[Message]) -> None:
         """Replace the content with ``messages``."""
         await self.remove_children()
-        if not messages:
-            await self.mount(Static(EMPTY, classes="empty", markup=False))
-        else:
-            await self.mount_all(MessageView.of(message) for message in messages)
+        await self.mount_all(self.views(messages))
         self.scroll_end(animate=False)
 
     async def add(self, view: MessageView) -> MessageView:
