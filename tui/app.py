@@ -115,6 +115,10 @@ class AssistantApp(App[None]):
         except AssistantError as exc:
             self.post_message(BackendFailed(str(exc)))
             return
+        except Exception as exc:
+            log.exception("loading the model failed")
+            self.post_message(BackendFailed(f"Loading the model failed ({exc!r}); see the log."))
+            return
         self.post_message(BackendReady(ChatSession(self.store, model, choice, self.settings)))
 
     @on(BackendReady)
@@ -123,7 +127,8 @@ class AssistantApp(App[None]):
         choice = event.session.choice
         self._set_status()
         if choice.notice:
-            self.notify(choice.notice, title="Using the embedded model", timeout=20)
+            title = "Using the embedded model" if choice.backend == "local" else "Ollama"
+            self.notify(choice.notice, title=title, severity="warning", timeout=20)
         log.info("backend %s (%s)", choice.label, choice.reason)
 
     @on(BackendFailed)
@@ -137,7 +142,7 @@ class AssistantApp(App[None]):
         if self.session is None:
             return
         choice = self.session.choice
-        quality = " (demo quality)" if choice.backend == "local" and choice.notice else ""
+        quality = " (demo quality)" if choice.demo_quality else ""
         text = f"● {choice.label}{quality}"
         self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
 

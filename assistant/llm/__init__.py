@@ -40,6 +40,11 @@ class BackendChoice:
     notice: str | None
     host: str
 
+    @property
+    def demo_quality(self) -> bool:
+        """Whether replies come from the small bundled model."""
+        return self.backend == "local" and self.model == BUNDLED_NAME
+
 
 def _local(settings: Settings, reason: str, notice: str | None) -> BackendChoice:
     path = settings.local_model_path

@@ -192,12 +192,23 @@ async def test_an_empty_or_huge_message_is_refused_and_kept_in_the_box(settings)
 
 async def test_the_fallback_is_said_plainly(settings) -> None:
     notice = "Ollama at http://127.0.0.1:9 did not answer; demo quality"
-    choice = BackendChoice("local", "m", "embedded · m", "down", notice, "http://127.0.0.1:9")
+    model = "SmolLM2-135M-Instruct"
+    choice = BackendChoice("local", model, "embedded · m", "down", notice, "http://127.0.0.1:9")
     app = make_app(settings, choice=choice)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert any("demo quality" in n.message for n in app._notifications)
         assert "(demo quality)" in str(app.query_one("#status").render())
+
+
+async def test_an_unexpected_failure_while_loading_is_explained(settings) -> None:
+    def crashing(settings: Settings):
+        raise RuntimeError("llama_decode returned -3")
+
+    app = AssistantApp(settings, ConversationStore(settings.database_path), crashing)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "llama_decode returned -3" in str(app.query_one("#status").render())
 
 
 async def test_no_model_at_all_is_explained(settings) -> None:
