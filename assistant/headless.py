@@ -15,7 +15,7 @@ from assistant.llm import choose_backend, load_chat_model
 from assistant.llm.local import resolve_model_path
 from assistant.llm.ollama import probe
 from assistant.paths import ensure_private_dir
-from assistant.session import ChatSession, ReplyToken
+from assistant.session import ChatSession, ReplyToken, check_message
 
 LIBRARIES = (
     "textual",
@@ -44,14 +44,13 @@ async def run_chat(
         AssistantError: bad input, storage or model failure (one-line message).
     """
     store = ConversationStore(settings.database_path)
+    check_message(text, settings.max_message_chars)  # bad input costs no model load
+    thread = store.get_thread(thread_id) if thread_id else None
     choice = choose_backend(settings)
     if choice.notice:
         print(f"note: {choice.notice}", file=sys.stderr)
     session = ChatSession(store, load_chat_model(choice, settings), choice, settings)
-    session.check_message(text)
-    if thread_id:
-        thread = store.get_thread(thread_id)
-    else:
+    if thread is None:
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
         thread = latest or store.create_thread()
     async with aclosing(session.send(thread.id, text)) as events:

@@ -52,6 +52,26 @@ def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
     return [kinds[m.role](content=m.content) for m in messages if m.content.strip()]
 
 
+def check_message(text: str, limit: int) -> str:
+    """The message to send, or an error before anything is saved.
+
+    Args:
+        text: the message as typed.
+        limit: the longest message accepted, in characters (``max_message_chars``).
+
+    Raises:
+        InputError: the message is empty or longer than ``limit``.
+    """
+    if not text.strip():
+        raise InputError("Nothing to send: the message is empty.")
+    if len(text) > limit:
+        raise InputError(
+            f"The message has {len(text):,} characters; the limit is {limit:,} "
+            "(max_message_chars). Shorten it, or raise the limit in the config file."
+        )
+    return text
+
+
 class ChatSession:
     """Sends messages of any thread in ``store`` to one chat model.
 
@@ -76,20 +96,8 @@ class ChatSession:
         self._system_template = read_text("prompts/system.md")
 
     def check_message(self, text: str) -> str:
-        """The message to send, or an error before anything is saved.
-
-        Raises:
-            InputError: the message is empty or longer than ``max_message_chars``.
-        """
-        if not text.strip():
-            raise InputError("Nothing to send: the message is empty.")
-        limit = self.settings.max_message_chars
-        if len(text) > limit:
-            raise InputError(
-                f"The message has {len(text):,} characters; the limit is {limit:,} "
-                "(max_message_chars). Shorten it, or raise the limit in the config file."
-            )
-        return text
+        """:func:`check_message` with this session's limit."""
+        return check_message(text, self.settings.max_message_chars)
 
     def build_prompt(self, thread_id: str) -> list[BaseMessage]:
         """System prompt + as much recent history as fits ``history_tokens``.
