@@ -149,11 +149,11 @@ class AssistantApp(App[None]):
     # Conversations ---------------------------------------------------------
 
     async def open_thread(self, thread_id: str | None) -> None:
-        """Show ``thread_id`` (or an empty new conversation) and refresh the sidebar."""
+        """Show ``thread_id`` (or an empty new conversation) and highlight it in the sidebar."""
         self.thread_id = thread_id
         messages = self.store.messages(thread_id) if thread_id else []
         await self.query_one(ChatLog).show(messages)
-        await self.refresh_threads()
+        self.query_one(ThreadList).highlight(thread_id)
 
     async def refresh_threads(self) -> None:
         await self.query_one(ThreadList).show(self.store.list_threads(), self.thread_id)
@@ -199,6 +199,7 @@ class AssistantApp(App[None]):
                 return
             self.store.delete_thread(thread.id)
             self.notify(f"Deleted “{thread.title}”.")
+            await self.refresh_threads()
             remaining = self.store.list_threads(limit=1)
             await self.open_thread(remaining[0].id if remaining else None)
 

@@ -41,11 +41,12 @@ def loader_of(model, choice: BackendChoice):
     return lambda settings: (choice, model)
 
 
-def make_app(settings: Settings, model=None, choice=None) -> AssistantApp:
+def make_app(settings: Settings, model=None, choice=None, loader=None) -> AssistantApp:
+    """The app on ``settings``' data dir, with ``loader`` or a fake model and choice."""
     store = ConversationStore(settings.database_path)
     choice = choice or BackendChoice("local", "fake", "fake · fake", "test", None, "http://x")
     model = model or GenericFakeChatModel(messages=iter([AIMessage("Sure: **done**.")] * 10))
-    return AssistantApp(settings, store, loader_of(model, choice))
+    return AssistantApp(settings, store, loader or loader_of(model, choice))
 
 
 async def type_and_send(pilot, text: str) -> None:
@@ -104,6 +105,7 @@ async def test_new_rename_and_delete_conversations(settings) -> None:
         await pilot.press("ctrl+n")
         await pilot.pause()
         assert app.thread_id is None and views(app) == []
+        assert app.query_one(ThreadList).index is None  # nothing highlighted
         await type_and_send(pilot, "second conversation")
         await settle(pilot)
         assert sidebar_titles(app) == ["second conversation", "first conversation"]
@@ -142,6 +144,7 @@ async def test_opening_a_conversation_from_the_sidebar(settings) -> None:
         await pilot.press("down", "enter")
         await pilot.pause()
         assert views(app)[0] == ("user", "alpha")
+        assert app.query_one(ThreadList).highlighted_child.thread.title == "alpha"
 
 
 async def test_escape_stops_a_reply_and_keeps_it(settings) -> None:
@@ -205,7 +208,7 @@ async def test_an_unexpected_failure_while_loading_is_explained(settings) -> Non
     def crashing(settings: Settings):
         raise RuntimeError("llama_decode returned -3")
 
-    app = AssistantApp(settings, ConversationStore(settings.database_path), crashing)
+    app = make_app(settings, loader=crashing)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "llama_decode returned -3" in str(app.query_one("#status").render())
@@ -215,7 +218,7 @@ async def test_no_model_at_all_is_explained(settings) -> None:
     def broken(settings: Settings):
         raise ModelError("The bundled model is not installed. Run pip install ...")
 
-    app = AssistantApp(settings, ConversationStore(settings.database_path), broken)
+    app = make_app(settings, loader=broken)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "No model" in str(app.query_one("#status").render())

@@ -37,9 +37,12 @@ class ThreadList(ListView):
         """Replace the items with ``threads`` and highlight ``current``."""
         await self.clear()
         await self.extend(ThreadItem(thread) for thread in threads)
-        ids = [thread.id for thread in threads]
-        if current in ids:
-            self.index = ids.index(current)
+        self.highlight(current)
+
+    def highlight(self, thread_id: str | None) -> None:
+        """Highlight the item of ``thread_id``; none for ``None`` or an unknown id."""
+        ids = [item.thread.id for item in self.query(ThreadItem)]
+        self.index = ids.index(thread_id) if thread_id in ids else None
 
     @on(ListView.Selected)
     def _opened(self, event: ListView.Selected) -> None:
