@@ -153,6 +153,35 @@ def doctor(ctx: typer.Context) -> None:
         raise typer.Exit(1)
 
 
+memories = typer.Typer(help="Look after the memory store.", no_args_is_help=True)
+cli.add_typer(memories, name="memories")
+
+
+@memories.command()
+def reindex(
+    ctx: typer.Context,
+    force: Annotated[
+        bool, typer.Option("--force", help="Embed again even with the same embedder.")
+    ] = False,
+) -> None:
+    """Embed every memory again with the configured embedder (after changing it)."""
+    from assistant.memory.store import open_store
+
+    store = open_store(ctx.obj.settings, check_embedder=False)
+    try:
+        name, dims = store.recorded_embedder
+        if store.recorded_embedder == store.embedder and not force:
+            typer.echo(f"Memories are already embedded with {name} ({dims} dims); nothing to do.")
+            return
+        done = store.reindex(store.index_config, embedder_name=store.embedder[0])
+        typer.echo(
+            f"Re-embedded {done} memories with {store.embedder[0]} ({store.embedder[1]} dims); "
+            f"they were embedded with {name} ({dims} dims)."
+        )
+    finally:
+        store.close()
+
+
 def main() -> None:
     """Entry point of the console script."""
     os.umask(0o077)  # every file we create is readable by the user alone

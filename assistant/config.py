@@ -77,6 +77,21 @@ class Settings(BaseSettings):
     max_message_chars: int = Field(default=100_000, ge=1)
     """Longest message accepted, in characters; longer ones are refused unsaved."""
 
+    embedder: str = "minilm"
+    """What embeds memories: ``minilm`` (bundled all-MiniLM-L6-v2, offline) or
+    ``ollama:MODEL`` (an Ollama embedding model, e.g. ``ollama:nomic-embed-text``).
+    Changing it needs ``assistant memories reindex``."""
+
+    chroma_url: str | None = None
+    """A Chroma server (``chroma run``) to keep memories in, e.g.
+    ``http://127.0.0.1:8000``; default: embedded Chroma in ``<data_dir>/memory``."""
+
+    user_id: str = Field(default="me", min_length=1, pattern=r"^[^.]+$")
+    """Whose memories these are: fills ``{user_id}`` in ``memory_namespace``."""
+
+    memory_namespace: tuple[str, ...] = ("memories", "{user_id}")
+    """The LangGraph store namespace of memories; ``{user_id}`` is filled in."""
+
     @field_validator("ollama_host")
     @classmethod
     def _normalise_host(cls, value: str) -> str:
@@ -104,6 +119,11 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """The conversations database, ``<data_dir>/conversations.sqlite3``."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def memory_path(self) -> Path:
+        """The embedded memory store (a Chroma directory), ``<data_dir>/memory``."""
+        return self.data_dir / "memory"
 
     @classmethod
     def settings_customise_sources(

@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from langgraph.store.base import (
@@ -71,6 +71,9 @@ from langgraph.store.base import (
 
 from assistant.errors import StorageError
 from assistant.memory.filters import matches_condition, matches_filter
+
+if TYPE_CHECKING:
+    from assistant.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +202,7 @@ class ChromaStore(BaseStore):
             (paths embedded, default the whole value). ``None``: no semantic search.
         name: prefix of this store's collections (3+ characters of ``[a-zA-Z0-9-]``).
         directory: the embedded store's directory, for cross-process locking.
+        location: where the store is, for messages (a directory is its own).
         embedder_name: recorded with the collections; defaults to the embedder's
             ``name`` attribute or its class.
         check_embedder: refuse a store built with another embedder (only
@@ -220,11 +224,13 @@ class ChromaStore(BaseStore):
         directory: Path | None = None,
         embedder_name: str | None = None,
         check_embedder: bool = True,
+        location: str = "a Chroma client",
     ) -> None:
         if len(name) < 3 or not name.replace("-", "").isalnum() or not name.isascii():
             raise ValueError(f"Invalid store name {name!r}: use 3+ letters, digits or '-'")
         self._factory = client_factory
         self._name = name
+        self.location = str(directory) if directory is not None else location
         self._lock = threading.RLock()
         self._sync = _ProcessSync(directory) if directory is not None else None
         self._client: Any = None
@@ -285,7 +291,7 @@ class ChromaStore(BaseStore):
                 settings=Settings(anonymized_telemetry=False),
             )
 
-        return cls(factory, index=index, **kwargs)
+        return cls(factory, index=index, location=url, **kwargs)
 
     def _configure(self, index: IndexConfig | None, embedder_name: str | None) -> None:
         self.index_config = dict(index) if index else None
@@ -330,9 +336,15 @@ class ChromaStore(BaseStore):
             try:
                 self._client = self._factory()
             except Exception as exc:  # chromadb raises many types for a bad directory
+                if self._sync is None:
+                    hint = "Is the Chroma server (`chroma run`) running there?"
+                else:
+                    hint = (
+                        "If its files are damaged, move the directory away "
+                        "(a new, empty store is made) or restore a backup."
+                    )
                 raise StorageError(
-                    f"Cannot open the memory store: {exc}. If its files are damaged, "
-                    "move the directory away (a new, empty store is made) or restore a backup."
+                    f"Cannot open the memory store at {self.location}: {exc}. {hint}"
                 ) from exc
 
     def _open_manifest(self, check_embedder: bool) -> None:
@@ -357,7 +369,9 @@ class ChromaStore(BaseStore):
             raise StorageError(
                 "The memory store was written by a newer version of assistant; upgrade it."
             )
-        found = (meta.get("embedder"), int(meta.get("dims", -1)))
+        found = (str(meta.get("embedder")), int(meta.get("dims", -1)))
+        self.recorded_embedder = found
+        """The embedder name and dimension the stored vectors were made with."""
         if check_embedder and found != self.embedder:
             raise EmbedderMismatchError(
                 f"The memory store was built with the embedder {found[0]} ({found[1]} dims), "
@@ -751,6 +765,7 @@ class ChromaStore(BaseStore):
             }
             self._manifest.modify(metadata=meta)
             self._generation = target
+            self.recorded_embedder = self.embedder
             self._spaces_cache = None
             for collection in self._client.list_collections():
                 if collection.name.startswith(old_prefix):
@@ -820,3 +835,29 @@ def fill_namespace(template: tuple[str, ...], **values: str) -> tuple[str, ...]:
                 f"Namespace label {label!r} (from {template}) must be non-empty and without '.'"
             )
     return namespace
+
+
+def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStore:
+    """The memory store the settings describe, with the configured embedder.
+
+    Embedded Chroma in ``settings.memory_path``, or the server at
+    ``settings.chroma_url``; the ``text`` field of values is embedded.
+
+    Raises:
+        EmbedderMismatchError: the store was built with another embedder.
+        StorageError: the store cannot be opened.
+        ConfigError: an unknown embedder.
+    """
+    from assistant.embeddings import load_embedder
+
+    embedder = load_embedder(settings)
+    index: IndexConfig = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}  # type: ignore[attr-defined]
+    options: dict[str, Any] = {"embedder_name": embedder.name, "check_embedder": check_embedder}  # type: ignore[attr-defined]
+    if settings.chroma_url:
+        return ChromaStore.server(settings.chroma_url, index=index, **options)
+    return ChromaStore.persistent(settings.memory_path, index=index, **options)
+
+
+def memory_namespace(settings: Settings) -> tuple[str, ...]:
+    """``settings.memory_namespace`` with ``{user_id}`` filled in."""
+    return fill_namespace(settings.memory_namespace, user_id=settings.user_id)

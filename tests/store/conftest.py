@@ -1,9 +1,16 @@
-"""Fixtures for the memory store suites: ``ChromaStore`` (real Chroma on a temp
-dir) and LangGraph's ``InMemoryStore``, the reference, with the same embedder."""
+"""Fixtures for the memory store suites: ``ChromaStore`` embedded (real Chroma on a
+temp dir) and on a real Chroma server (``chroma run`` on loopback), and LangGraph's
+``InMemoryStore``, the reference, all with the same embedder."""
 
+import socket
+import subprocess
+import sys
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from langgraph.store.base import BaseStore, IndexConfig
 from langgraph.store.memory import InMemoryStore
@@ -20,7 +27,39 @@ def minilm() -> MiniLMEmbeddings:
     return MiniLMEmbeddings()
 
 
-@pytest.fixture(params=["chroma", "inmemory"])
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (``chroma run``) on loopback, for the whole session."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    path = tmp_path_factory.mktemp("chroma-server")
+    chroma = Path(sys.executable).with_name("chroma")
+    log = (path.parent / "chroma-server.log").open("w")
+    server = subprocess.Popen(
+        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
+            break
+        except httpx.HTTPError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"chroma run did not start; see {log.name}")
+            time.sleep(0.2)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(params=["chroma", "server", "inmemory"])
 def make_store(
     request: pytest.FixtureRequest, tmp_path: Path, minilm: MiniLMEmbeddings
 ) -> Iterator[StoreFactory]:
@@ -32,6 +71,9 @@ def make_store(
             index = {"dims": minilm.dims, "embed": minilm, "fields": ["text"]}
         if request.param == "inmemory":
             store: BaseStore = InMemoryStore(index=index)
+        elif request.param == "server":
+            url = request.getfixturevalue("chroma_server")
+            store = ChromaStore.server(url, index=index, name=f"t{uuid.uuid4().hex}")
         else:
             store = ChromaStore.persistent(tmp_path / f"chroma{len(made)}", index=index)
         made.append(store)
