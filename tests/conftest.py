@@ -54,8 +54,18 @@ def fake_choice() -> BackendChoice:
     return BackendChoice("local", "fake-model", "fake · fake-model", "test", None, "http://x")
 
 
+def _vector(text: str) -> list[float]:
+    """An 8-dimensional embedding that depends on the words of a text, so that texts
+    sharing words are near."""
+    vector = [0.0] * 8
+    for word in text.lower().split():
+        vector[sum(word.encode()) % 8] += 1.0
+    return vector
+
+
 class FakeOllama(BaseHTTPRequestHandler):
-    """Enough of Ollama's REST API for ChatOllama: /api/tags and streamed /api/chat."""
+    """Enough of Ollama's REST API for ChatOllama and OllamaEmbeddings: /api/tags,
+    streamed /api/chat and /api/embed."""
 
     models: tuple[str, ...] = ("llama3.2:latest",)
     reply: tuple[str, ...] = ("Hello", " from", " Ollama", ".")
@@ -81,6 +91,11 @@ class FakeOllama(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
+        if self.path == "/api/embed":
+            self._json(
+                200, {"model": body["model"], "embeddings": [_vector(t) for t in body["input"]]}
+            )
+            return
         if self.path != "/api/chat":
             self._json(404, {"error": "not found"})
             return

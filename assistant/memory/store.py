@@ -40,18 +40,13 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -70,123 +65,18 @@ from langgraph.store.base import (
 )
 
 from assistant.errors import StorageError
-from assistant.memory.filters import matches_condition, matches_filter
-
-if TYPE_CHECKING:
-    from assistant.config import Settings
+from assistant.memory.filters import matches_condition
+from assistant.memory.locking import ProcessLock
+from assistant.memory.namespace import PAGE, NamespaceCollections
+from assistant.memory.records import Best, describe_embedder, dumps, search_item
 
 log = logging.getLogger(__name__)
 
 FORMAT = 1
-_PAGE = 512
-_LOCK_TIMEOUT_SECONDS = 30.0
 
 
 class EmbedderMismatchError(StorageError):
     """The store was built with another embedder; its vectors cannot be compared."""
-
-
-@dataclass
-class _Space:
-    """One namespace's collections."""
-
-    namespace: tuple[str, ...]
-    seq: int
-    items: Any
-    extras: Any | None
-
-
-class _ProcessSync:
-    """Serialises processes that share one Chroma directory.
-
-    A file lock (``filelock``) is held for the length of a batch. Every writer
-    stores a fresh token in the generation file before it writes; a process that
-    finds a token it did not write reopens its client first.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        from filelock import FileLock
-
-        self._lock = FileLock(directory / "assistant.lock", timeout=_LOCK_TIMEOUT_SECONDS)
-        self._generation = directory / "assistant.generation"
-        self.seen = self._read()
-
-    def _read(self) -> str:
-        try:
-            return self._generation.read_text()
-        except FileNotFoundError:
-            return ""
-
-    @contextmanager
-    def hold(self) -> Iterator[bool]:
-        """Hold the lock; yields whether another process wrote since we last looked."""
-        from filelock import Timeout
-
-        try:
-            self._lock.acquire()
-        except Timeout as exc:
-            raise StorageError(
-                f"The memory store is busy: another assistant process has held its lock for "
-                f"{_LOCK_TIMEOUT_SECONDS:.0f} s ({self._lock.lock_file}). Try again."
-            ) from exc
-        try:
-            current = self._read()
-            changed = current != self.seen
-            self.seen = current
-            yield changed
-        finally:
-            self._lock.release()
-
-    def bump(self) -> None:
-        token = uuid.uuid4().hex
-        tmp = self._generation.with_suffix(".tmp")
-        tmp.write_text(token)
-        os.replace(tmp, self._generation)
-        self.seen = token
-
-
-def _embedder_name(index: IndexConfig | None, explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    if not index:
-        return "none"
-    embed = index.get("embed")
-    if isinstance(embed, str):
-        return embed
-    named = getattr(embed, "name", None)
-    if isinstance(named, str):
-        return named
-    target = embed if callable(embed) and not hasattr(embed, "embed_documents") else type(embed)
-    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', '?')}"
-
-
-def _placeholder(key: str, dims: int) -> list[float]:
-    """A fixed unit vector for an item without text: random, so far from real ones."""
-    seed = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")
-    vector = np.random.default_rng(seed).standard_normal(dims)
-    return (vector / np.linalg.norm(vector)).tolist()
-
-
-def _dt(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def _item(space: _Space, record_id: str, meta: Mapping[str, Any]) -> Item:
-    return Item(
-        value=json.loads(meta["value"]),
-        key=record_id[2:],
-        namespace=space.namespace,
-        created_at=_dt(meta["created_at"]),
-        updated_at=_dt(meta["updated_at"]),
-    )
-
-
-def _dumps(value: Any) -> str:
-    """JSON text of a value; TypeError for what JSON cannot hold (as LangGraph's
-    SQL stores raise)."""
-    if not isinstance(value, Mapping):
-        raise TypeError(f"An item's value must be a mapping, not {type(value).__name__}")
-    return json.dumps(value, ensure_ascii=False, allow_nan=False)
 
 
 class ChromaStore(BaseStore):
@@ -232,9 +122,9 @@ class ChromaStore(BaseStore):
         self._name = name
         self.location = str(directory) if directory is not None else location
         self._lock = threading.RLock()
-        self._sync = _ProcessSync(directory) if directory is not None else None
+        self._sync = ProcessLock(directory) if directory is not None else None
         self._client: Any = None
-        self._spaces_cache: dict[tuple[str, ...], _Space] | None = None
+        self._spaces_cache: dict[tuple[str, ...], NamespaceCollections] | None = None
         self._configure(index, embedder_name)
         with self._guard(writes=False):
             self._open_manifest(check_embedder)
@@ -297,7 +187,7 @@ class ChromaStore(BaseStore):
         self.index_config = dict(index) if index else None
         self.embeddings = ensure_embeddings(index.get("embed")) if index else None
         self._dims = int(index["dims"]) if index else 1
-        self._embedder = _embedder_name(index, embedder_name)
+        self._embedder = describe_embedder(index, embedder_name)
         fields = (index or {}).get("fields") or ["$"]
         self._fields = [(p, tokenize_path(p) if p != "$" else p) for p in fields]
 
@@ -389,12 +279,12 @@ class ChromaStore(BaseStore):
         digest = hashlib.sha256(json.dumps(namespace).encode()).hexdigest()[:32]
         return f"{self._prefix(generation)}{digest}"
 
-    def _spaces(self) -> dict[tuple[str, ...], _Space]:
+    def _spaces(self) -> dict[tuple[str, ...], NamespaceCollections]:
         """Namespaces that have collections, in the order they were made."""
         if self._spaces_cache is not None and self._sync is not None:
             return self._spaces_cache
         prefix = self._prefix()
-        found: list[_Space] = []
+        found: list[NamespaceCollections] = []
         extras: dict[str, Any] = {}
         for collection in self._client.list_collections():
             meta = collection.metadata or {}
@@ -404,14 +294,16 @@ class ChromaStore(BaseStore):
                 extras[collection.name[: -len("-x")]] = collection
             else:
                 namespace = tuple(json.loads(meta["namespace"]))
-                found.append(_Space(namespace, int(meta["seq"]), collection, None))
+                found.append(self._collections(namespace, int(meta["seq"]), collection))
         for space in found:
             space.extras = extras.get(space.items.name)
         found.sort(key=lambda s: (s.seq, s.items.name))
         self._spaces_cache = {s.namespace: s for s in found}
         return self._spaces_cache
 
-    def _space(self, namespace: tuple[str, ...], generation: int | None = None) -> _Space:
+    def _space(
+        self, namespace: tuple[str, ...], generation: int | None = None
+    ) -> NamespaceCollections:
         """The namespace's collections, made if needed."""
         spaces = self._spaces() if generation is None else {}
         if namespace in spaces:
@@ -423,20 +315,23 @@ class ChromaStore(BaseStore):
             configuration={"hnsw": {"space": "cosine"}},
             embedding_function=None,
         )
-        space = _Space(namespace, int(collection.metadata["seq"]), collection, None)
+        space = self._collections(namespace, int(collection.metadata["seq"]), collection)
         if generation is None and self._spaces_cache is not None:
             self._spaces_cache[namespace] = space
         return space
 
-    def _extras(self, space: _Space) -> Any:
-        if space.extras is None:
-            space.extras = self._client.get_or_create_collection(
-                f"{space.items.name}-x",
-                metadata={"namespace": json.dumps(space.namespace), "role": "extras"},
+    def _collections(
+        self, namespace: tuple[str, ...], seq: int, items: Any
+    ) -> NamespaceCollections:
+        def create_extras() -> Any:
+            return self._client.get_or_create_collection(
+                f"{items.name}-x",
+                metadata={"namespace": json.dumps(namespace), "role": "extras"},
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
-        return space.extras
+
+        return NamespaceCollections(namespace, seq, items, None, create_extras)
 
     # BaseStore --------------------------------------------------------------------------------
 
@@ -457,7 +352,7 @@ class ChromaStore(BaseStore):
         for op in ops:
             if isinstance(op, PutOp):
                 puts[(op.namespace, op.key)] = op
-        encoded = {k: _dumps(op.value) for k, op in puts.items() if op.value is not None}
+        encoded = {k: dumps(op.value) for k, op in puts.items() if op.value is not None}
         results: list[Result] = []
         with self._guard(writes=bool(puts)):
             for op in ops:
@@ -483,12 +378,9 @@ class ChromaStore(BaseStore):
         space = self._spaces().get(op.namespace)
         if space is None:
             return None
-        got = space.items.get(ids=["k:" + op.key], include=["metadatas"])
-        if not got["ids"]:
-            return None
-        return _item(space, got["ids"][0], got["metadatas"][0])
+        return space.get(op.key)
 
-    def _matching_spaces(self, prefix: tuple[str, ...]) -> list[_Space]:
+    def _matching_spaces(self, prefix: tuple[str, ...]) -> list[NamespaceCollections]:
         n = len(prefix)
         return [s for s in self._spaces().values() if s.namespace[:n] == prefix]
 
@@ -500,11 +392,11 @@ class ChromaStore(BaseStore):
             return self._search_query(op, spaces, self.embeddings.embed_query(op.query))
         return self._search_plain(op, spaces)
 
-    def _search_plain(self, op: SearchOp, spaces: list[_Space]) -> list[SearchItem]:
+    def _search_plain(self, op: SearchOp, spaces: list[NamespaceCollections]) -> list[SearchItem]:
         found: list[SearchItem] = []
         if op.filter or op.offset < 0 or op.limit < 0:
             for space in spaces:
-                found.extend(self._scan(space, op.filter))
+                found.extend(space.scan(op.filter))
             return found[op.offset : op.offset + op.limit]
         skip, need = op.offset, op.limit
         for space in spaces:
@@ -514,106 +406,35 @@ class ChromaStore(BaseStore):
             if skip >= count:
                 skip -= count
                 continue
-            got = space.items.get(limit=need, offset=skip, include=["metadatas"])
+            found.extend(space.page(skip, need))
             skip = 0
-            for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-                found.append(_search_item(_item(space, record_id, meta), None))
             need = op.limit - len(found)
         return found
 
-    def _records(self, space: _Space, *, unindexed_only: bool = False) -> Iterator[tuple[str, Any]]:
-        """Every record of a namespace in storage order: ``(id, metadata)``, by pages."""
-        where = {"vectors": 0} if unindexed_only else None
-        offset = 0
-        while True:
-            got = space.items.get(where=where, limit=_PAGE, offset=offset, include=["metadatas"])
-            yield from zip(got["ids"], got["metadatas"], strict=True)
-            if len(got["ids"]) < _PAGE:
-                return
-            offset += _PAGE
-
-    def _scan(
-        self, space: _Space, filter: dict[str, Any] | None, *, unindexed_only: bool = False
-    ) -> Iterator[SearchItem]:
-        """Every item of a namespace in storage order, filtered."""
-        for record_id, meta in self._records(space, unindexed_only=unindexed_only):
-            item = _item(space, record_id, meta)
-            if matches_filter(item.value, filter):
-                yield _search_item(item, None)
-
     def _search_query(
-        self, op: SearchOp, spaces: list[_Space], query: list[float]
+        self, op: SearchOp, spaces: list[NamespaceCollections], query: list[float]
     ) -> list[SearchItem]:
         want = max(op.offset + op.limit, 0)
         k = max(want, 10)
         while True:
-            best: dict[tuple[tuple[str, ...], str], tuple[float, Item]] = {}
+            best: Best = {}
             exhausted = True
             for space in spaces:
-                exhausted &= self._query_space(space, query, k, op.filter, best)
+                exhausted &= space.query(query, k, op.filter, best)
             ranked = sorted(best.values(), key=lambda pair: pair[0], reverse=True)
             if len(ranked) >= want or exhausted:
                 break
             k *= 4
         page = ranked[op.offset : op.offset + op.limit]
-        kept = [_search_item(item, score) for score, item in page]
+        kept = [search_item(item, score) for score, item in page]
         if len(kept) < op.limit:
             # As InMemoryStore: fill up with the matching items that have no vectors.
             for space in spaces:
-                for item in self._scan(space, op.filter, unindexed_only=True):
+                for item in space.scan(op.filter, unindexed_only=True):
                     if len(kept) >= op.limit:
                         return kept
                     kept.append(item)
         return kept
-
-    def _query_space(
-        self,
-        space: _Space,
-        query: list[float],
-        k: int,
-        filter: dict[str, Any] | None,
-        best: dict[tuple[tuple[str, ...], str], tuple[float, Item]],
-    ) -> bool:
-        """Add the namespace's ``k`` nearest items to ``best`` (max pooling).
-
-        Returns whether the namespace had no more than ``k`` vectors.
-        """
-        got = space.items.query(
-            query_embeddings=[query], n_results=k, include=["metadatas", "distances"]
-        )
-        exhausted = len(got["ids"][0]) < k
-        revisions: dict[str, str] = {}
-        for record_id, meta, distance in zip(
-            got["ids"][0], got["metadatas"][0], got["distances"][0], strict=True
-        ):
-            revisions[record_id] = meta["rev"]
-            item = _item(space, record_id, meta)
-            if meta["vectors"] and matches_filter(item.value, filter):
-                _keep(best, 1.0 - distance, item)
-        if space.extras is None:
-            return exhausted
-        extra = space.extras.query(
-            query_embeddings=[query], n_results=k, include=["metadatas", "distances"]
-        )
-        exhausted &= len(extra["ids"][0]) < k
-        hits = [
-            ("k:" + meta["key"], meta["rev"], 1.0 - distance)
-            for meta, distance in zip(extra["metadatas"][0], extra["distances"][0], strict=True)
-        ]
-        missing = sorted({rid for rid, _, _ in hits if rid not in revisions})
-        owners: dict[str, Item] = {}
-        if missing:
-            got = space.items.get(ids=missing, include=["metadatas"])
-            for record_id, meta in zip(got["ids"], got["metadatas"], strict=True):
-                revisions[record_id] = meta["rev"]
-                owners[record_id] = _item(space, record_id, meta)
-        for record_id, rev, score in hits:
-            if revisions.get(record_id) != rev:
-                continue  # a leftover of an interrupted or newer write
-            item = owners.get(record_id) or self._get(GetOp(space.namespace, record_id[2:]))
-            if item is not None and matches_filter(item.value, filter):
-                _keep(best, score, item)
-        return exhausted
 
     def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         namespaces = [ns for ns, space in self._spaces().items() if space.items.count() > 0]
@@ -655,62 +476,13 @@ class ChromaStore(BaseStore):
         for namespace, ops in by_space.items():
             if all(op.value is None for op in ops) and namespace not in self._spaces():
                 continue
-            self._write_space(self._space(namespace), ops, encoded, embedded, now)
-
-    def _write_space(
-        self,
-        space: _Space,
-        ops: list[PutOp],
-        encoded: dict[Any, str],
-        embedded: dict[Any, list[list[float]]],
-        now: float,
-    ) -> None:
-        ids = ["k:" + op.key for op in ops]
-        got = space.items.get(ids=ids, include=["metadatas"])
-        old = dict(zip(got["ids"], got["metadatas"], strict=True))
-        records: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
-        extras: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
-        stale: list[str] = []
-        removed: list[str] = []
-        for record_id, op in zip(ids, ops, strict=True):
-            previous = old.get(record_id)
-            before = int(previous["vectors"]) if previous else 0
-            if op.value is None:
-                if previous:
-                    removed.append(record_id)
-                    stale.extend(f"{record_id}#{i}" for i in range(1, before))
-                continue
-            vectors = embedded[(op.namespace, op.key)]
-            rev = uuid.uuid4().hex
-            records["ids"].append(record_id)
-            first = vectors[0] if vectors else _placeholder(op.key, self._dims)
-            records["embeddings"].append(first)
-            records["metadatas"].append(
-                {
-                    "value": encoded[(op.namespace, op.key)],
-                    "created_at": float(previous["created_at"]) if previous else now,
-                    "updated_at": now,
-                    "rev": rev,
-                    "vectors": len(vectors),
-                    "index": json.dumps(op.index),
-                }
+            self._space(namespace).write(
+                ops,
+                {key: text for (ns, key), text in encoded.items() if ns == namespace},
+                {key: vs for (ns, key), vs in embedded.items() if ns == namespace},
+                now,
+                self._dims,
             )
-            for i, vector in enumerate(vectors[1:], start=1):
-                extras["ids"].append(f"{record_id}#{i}")
-                extras["embeddings"].append(vector)
-                extras["metadatas"].append({"key": op.key, "rev": rev})
-            stale.extend(f"{record_id}#{i}" for i in range(max(len(vectors), 1), before))
-        try:
-            if extras["ids"]:
-                self._extras(space).upsert(**extras)
-            if records["ids"]:
-                space.items.upsert(**records)  # the commit point of every put here
-            if removed:
-                space.items.delete(ids=removed)
-            if stale and space.extras is not None:
-                space.extras.delete(ids=stale)
-        except Exception as exc:  # chromadb raises many types (disk full, locked, ...)
-            raise StorageError(f"Could not write to the memory store: {exc}") from exc
 
     # reindex -----------------------------------------------------------------------------------
 
@@ -747,9 +519,9 @@ class ChromaStore(BaseStore):
             for space in old_spaces:
                 new_space = self._space(space.namespace, generation=target)
                 page: list[tuple[str, Any]] = []
-                for record in self._records(space):
+                for record in space.records():
                     page.append(record)
-                    if len(page) == _PAGE:
+                    if len(page) == PAGE:
                         done += self._reembed(space, new_space, page)
                         page = []
                         if progress:
@@ -772,10 +544,13 @@ class ChromaStore(BaseStore):
                     self._client.delete_collection(collection.name)
         return done
 
-    def _reembed(self, space: _Space, target: _Space, records: list[tuple[str, Any]]) -> int:
+    def _reembed(
+        self,
+        space: NamespaceCollections,
+        target: NamespaceCollections,
+        records: list[tuple[str, Any]],
+    ) -> int:
         """Write records into ``target`` with vectors from the current embedder."""
-        if not records:
-            return 0
         ops = [
             PutOp(space.namespace, rid[2:], json.loads(m["value"]), index=json.loads(m["index"]))
             for rid, m in records
@@ -783,81 +558,5 @@ class ChromaStore(BaseStore):
         texts = [self._texts(op) for op in ops]
         flat = [t for ts in texts for t in ts]
         vectors = iter(self.embeddings.embed_documents(flat) if flat else [])
-        batch: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
-        extras: dict[str, list[Any]] = {"ids": [], "embeddings": [], "metadatas": []}
-        for (record_id, meta), op, ts in zip(records, ops, texts, strict=True):
-            own = [next(vectors) for _ in ts]
-            batch["ids"].append(record_id)
-            batch["embeddings"].append(own[0] if own else _placeholder(op.key, self._dims))
-            batch["metadatas"].append({**meta, "vectors": len(own)})
-            for i, vector in enumerate(own[1:], start=1):
-                extras["ids"].append(f"{record_id}#{i}")
-                extras["embeddings"].append(vector)
-                extras["metadatas"].append({"key": op.key, "rev": meta["rev"]})
-        if extras["ids"]:
-            self._extras(target).upsert(**extras)
-        target.items.upsert(**batch)
+        target.write_records(records, [[next(vectors) for _ in ts] for ts in texts], self._dims)
         return len(records)
-
-
-def _keep(
-    best: dict[tuple[tuple[str, ...], str], tuple[float, Item]], score: float, item: Item
-) -> None:
-    key = (item.namespace, item.key)
-    if key not in best or best[key][0] < score:
-        best[key] = (score, item)
-
-
-def _search_item(item: Item, score: float | None) -> SearchItem:
-    return SearchItem(
-        namespace=item.namespace,
-        key=item.key,
-        value=item.value,
-        created_at=item.created_at,
-        updated_at=item.updated_at,
-        score=score,
-    )
-
-
-def fill_namespace(template: tuple[str, ...], **values: str) -> tuple[str, ...]:
-    """Fill a namespace template such as ``("memories", "{user_id}")``.
-
-    Raises:
-        KeyError: a placeholder without a value.
-        InvalidNamespaceError: a filled label is empty or holds a ".".
-    """
-    from langgraph.store.base import InvalidNamespaceError
-
-    namespace = tuple(label.format(**values) for label in template)
-    for label in namespace:
-        if not label or "." in label:
-            raise InvalidNamespaceError(
-                f"Namespace label {label!r} (from {template}) must be non-empty and without '.'"
-            )
-    return namespace
-
-
-def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStore:
-    """The memory store the settings describe, with the configured embedder.
-
-    Embedded Chroma in ``settings.memory_path``, or the server at
-    ``settings.chroma_url``; the ``text`` field of values is embedded.
-
-    Raises:
-        EmbedderMismatchError: the store was built with another embedder.
-        StorageError: the store cannot be opened.
-        ConfigError: an unknown embedder.
-    """
-    from assistant.embeddings import load_embedder
-
-    embedder = load_embedder(settings)
-    index: IndexConfig = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}  # type: ignore[attr-defined]
-    options: dict[str, Any] = {"embedder_name": embedder.name, "check_embedder": check_embedder}  # type: ignore[attr-defined]
-    if settings.chroma_url:
-        return ChromaStore.server(settings.chroma_url, index=index, **options)
-    return ChromaStore.persistent(settings.memory_path, index=index, **options)
-
-
-def memory_namespace(settings: Settings) -> tuple[str, ...]:
-    """``settings.memory_namespace`` with ``{user_id}`` filled in."""
-    return fill_namespace(settings.memory_namespace, user_id=settings.user_id)

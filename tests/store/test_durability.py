@@ -17,7 +17,8 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 
 from assistant.config import Settings
 from assistant.errors import StorageError
-from assistant.memory.store import ChromaStore, EmbedderMismatchError, open_store
+from assistant.memory.factory import open_store
+from assistant.memory.store import ChromaStore, EmbedderMismatchError
 from tests.integration.conftest import run_cli
 
 NS = ("memories", "me")
