@@ -28,7 +28,8 @@ dimension, and the index generation (bumped by :meth:`ChromaStore.reindex`).
 Durability. A put is one ``upsert`` of the item's record: all or nothing. Extra
 vectors are written first, tagged with the new revision, and ignored unless the
 item's record carries that revision, so a crash between the two writes leaves
-the old item whole. Writers in one process are serialised by a lock; processes
+the old value whole (only its further vectors may be ignored until it is
+written again). Writers in one process are serialised by a lock; processes
 sharing a data directory by a file lock, and a generation file tells a process
 that another one wrote, so it reopens Chroma's client (whose in-memory index
 does not see other processes' writes) before its next read.
@@ -47,6 +48,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+from chromadb.errors import ChromaError
 from langgraph.store.base import (
     BaseStore,
     GetOp,
@@ -233,8 +236,9 @@ class ChromaStore(BaseStore):
                         "If its files are damaged, move the directory away "
                         "(a new, empty store is made) or restore a backup."
                     )
+                reason = str(exc).strip().rstrip(".")
                 raise StorageError(
-                    f"Cannot open the memory store at {self.location}: {exc}. {hint}"
+                    f"Cannot open the memory store at {self.location}: {reason}. {hint}"
                 ) from exc
 
     def _open_manifest(self, check_embedder: bool) -> None:
@@ -354,21 +358,33 @@ class ChromaStore(BaseStore):
                 puts[(op.namespace, op.key)] = op
         encoded = {k: dumps(op.value) for k, op in puts.items() if op.value is not None}
         results: list[Result] = []
-        with self._guard(writes=bool(puts)):
-            for op in ops:
-                if isinstance(op, GetOp):
-                    results.append(self._get(op))
-                elif isinstance(op, SearchOp):
-                    results.append(self._search(op))
-                elif isinstance(op, ListNamespacesOp):
-                    results.append(self._list_namespaces(op))
-                elif isinstance(op, PutOp):
-                    results.append(None)
-                else:
-                    raise ValueError(f"Unknown operation type: {type(op)}")
-            if puts:
-                self._apply(puts, encoded)
+        try:
+            with self._guard(writes=bool(puts)):
+                self._run(ops, puts, encoded, results)
+        except (httpx.HTTPError, ChromaError) as exc:
+            raise StorageError(f"The memory store at {self.location} failed: {exc}") from exc
         return results
+
+    def _run(
+        self,
+        ops: list[Op],
+        puts: dict[tuple[tuple[str, ...], str], PutOp],
+        encoded: dict[Any, str],
+        results: list[Result],
+    ) -> None:
+        for op in ops:
+            if isinstance(op, GetOp):
+                results.append(self._get(op))
+            elif isinstance(op, SearchOp):
+                results.append(self._search(op))
+            elif isinstance(op, ListNamespacesOp):
+                results.append(self._list_namespaces(op))
+            elif isinstance(op, PutOp):
+                results.append(None)
+            else:
+                raise ValueError(f"Unknown operation type: {type(op)}")
+        if puts:
+            self._apply(puts, encoded)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """``batch`` in a worker thread (Chroma and ONNX block)."""

@@ -27,36 +27,40 @@ def minilm() -> MiniLMEmbeddings:
     return MiniLMEmbeddings()
 
 
-@pytest.fixture(scope="session")
-def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Chroma server (``chroma run``) on loopback, for the whole session."""
+def start_chroma_server(path: Path) -> tuple[str, subprocess.Popen]:
+    """Start ``chroma run`` on a free loopback port; returns its URL and process."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    path = tmp_path_factory.mktemp("chroma-server")
     chroma = Path(sys.executable).with_name("chroma")
-    log = (path.parent / "chroma-server.log").open("w")
+    log = (path.parent / f"{path.name}.log").open("w")
     server = subprocess.Popen(
         [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env={"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"},
     )
+    log.close()
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
         try:
             httpx.get(f"{url}/api/v2/heartbeat", timeout=1).raise_for_status()
-            break
+            return url, server
         except httpx.HTTPError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
                 pytest.fail(f"chroma run did not start; see {log.name}")
             time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (``chroma run``) on loopback, for the whole session."""
+    url, server = start_chroma_server(tmp_path_factory.mktemp("chroma-server"))
     yield url
     server.terminate()
     server.wait(timeout=10)
-    log.close()
 
 
 @pytest.fixture(params=["chroma", "server", "inmemory"])

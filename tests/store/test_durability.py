@@ -199,3 +199,19 @@ def test_a_second_store_waits_for_the_lock(tmp_path: Path) -> None:
     store = ChromaStore.persistent(path, index=FAKE)
     assert json.dumps(store.get(NS, "k0").value) == json.dumps({"text": "fact number 0", "n": 0})
     store.close()
+
+
+def test_a_chroma_server_that_goes_away_gives_a_clear_error(tmp_path: Path) -> None:
+    from tests.store.conftest import start_chroma_server
+
+    url, server = start_chroma_server(tmp_path / "server")
+    store = ChromaStore.server(url, index=FAKE)
+    store.put(NS, "k", {"text": "kept on the server"})
+    server.terminate()
+    server.wait(timeout=10)
+    with pytest.raises(StorageError, match=f"memory store at {url} failed"):
+        store.get(NS, "k")
+    with pytest.raises(StorageError):
+        store.put(NS, "k", {"text": "new"})
+    with pytest.raises(StorageError, match=r"Is the Chroma server .* running there"):
+        ChromaStore.server(url, index=FAKE)
