@@ -7,6 +7,7 @@ use one data directory at the same time. Every write commits before it returns:
 a user's message is on disk before any model is called.
 """
 
+import json
 import sqlite3
 import threading
 import uuid
@@ -49,6 +50,30 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX messages_by_thread ON messages(thread_id, id);
     CREATE INDEX threads_by_recency ON threads(updated_at DESC);
     """,
+    # 2: reflection. A thread's cursor (the last message reflected on), incognito
+    # threads, the memories a reply used, and a journal of reflections: the
+    # operations of a reflection are recorded before they are applied, so a run
+    # interrupted after the store write re-applies them instead of asking the
+    # model again.
+    """
+    ALTER TABLE threads ADD COLUMN reflected_through INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE threads ADD COLUMN incognito INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN memories_used TEXT;
+    CREATE TABLE reflections (
+        id              TEXT PRIMARY KEY,
+        thread_id       TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+        through_message INTEGER NOT NULL,
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'applied', 'failed')),
+        operations      TEXT,
+        raw_output      TEXT,
+        error           TEXT,
+        model_calls     INTEGER NOT NULL DEFAULT 0,
+        tokens          INTEGER NOT NULL DEFAULT 0,
+        created_at      TEXT NOT NULL,
+        finished_at     TEXT
+    );
+    CREATE INDEX reflections_by_thread ON reflections(thread_id, created_at);
+    """,
 )
 
 UNTITLED = "New conversation"
@@ -65,6 +90,26 @@ class Thread:
     updated_at: datetime
     backend: str | None = None
     model: str | None = None
+    reflected_through: int = 0
+    """Id of the last message reflection has read (0: none)."""
+    incognito: bool = False
+    """Nothing in the thread is remembered, and no memories are recalled into it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reflection:
+    """One reflection run over a thread, as recorded in the journal."""
+
+    id: str
+    thread_id: str
+    through_message: int
+    status: Literal["pending", "applied", "failed"]
+    operations: str | None
+    raw_output: str | None
+    error: str | None
+    model_calls: int
+    tokens: int
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +125,8 @@ class Message:
     error: str | None = None
     backend: str | None = None
     model: str | None = None
+    memories_used: tuple[str, ...] = ()
+    """Keys of the memories recalled into the prompt of this reply."""
 
 
 def _now() -> datetime:
@@ -294,6 +341,102 @@ class ConversationStore:
         rows = self._query("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
         return [_message(row) for row in rows]
 
+    def set_memories_used(self, message_id: int, keys: list[str]) -> None:
+        """Record which memories were recalled into a reply's prompt."""
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET memories_used = ? WHERE id = ?", (json.dumps(keys), message_id)
+            )
+
+    def set_incognito(self, thread_id: str, incognito: bool) -> Thread:
+        """Mark a thread private (nothing remembered, nothing recalled) or not."""
+        thread = self.get_thread(thread_id)
+        with self._transaction() as db:
+            db.execute("UPDATE threads SET incognito = ? WHERE id = ?", (int(incognito), thread.id))
+        return self.get_thread(thread.id)
+
+    # Reflection ------------------------------------------------------------
+
+    def unreflected(self, thread_id: str) -> list[Message]:
+        """The complete messages after the thread's reflection cursor, oldest first."""
+        rows = self._query(
+            "SELECT m.* FROM messages m JOIN threads t ON t.id = m.thread_id"
+            " WHERE m.thread_id = ? AND m.id > t.reflected_through AND m.status = 'complete'"
+            " ORDER BY m.id",
+            (thread_id,),
+        )
+        return [_message(row) for row in rows]
+
+    def record_reflection(
+        self,
+        thread_id: str,
+        through_message: int,
+        *,
+        operations: str | None,
+        raw_output: str | None = None,
+        error: str | None = None,
+        model_calls: int = 0,
+        tokens: int = 0,
+    ) -> Reflection:
+        """Journal a reflection: ``pending`` with its operations (JSON), or ``failed``
+        with the error and the model's raw output. The cursor does not move."""
+        reflection_id = uuid.uuid4().hex
+        status = "failed" if error is not None else "pending"
+        now = _now().isoformat()
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO reflections (id, thread_id, through_message, status, operations,"
+                " raw_output, error, model_calls, tokens, created_at, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    reflection_id,
+                    thread_id,
+                    through_message,
+                    status,
+                    operations,
+                    raw_output,
+                    error,
+                    model_calls,
+                    tokens,
+                    now,
+                    now if error is not None else None,
+                ),
+            )
+        rows = self._query("SELECT * FROM reflections WHERE id = ?", (reflection_id,))
+        return _reflection(rows[0])
+
+    def pending_reflection(self, thread_id: str) -> Reflection | None:
+        """A reflection whose operations were recorded but not marked applied."""
+        rows = self._query(
+            "SELECT * FROM reflections WHERE thread_id = ? AND status = 'pending'"
+            " ORDER BY created_at LIMIT 1",
+            (thread_id,),
+        )
+        return _reflection(rows[0]) if rows else None
+
+    def finish_reflection(self, reflection_id: str) -> None:
+        """Mark a reflection applied and advance its thread's cursor, in one transaction."""
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT thread_id, through_message FROM reflections WHERE id = ?", (reflection_id,)
+            ).fetchone()
+            db.execute(
+                "UPDATE reflections SET status = 'applied', finished_at = ? WHERE id = ?",
+                (_now().isoformat(), reflection_id),
+            )
+            db.execute(
+                "UPDATE threads SET reflected_through = MAX(reflected_through, ?) WHERE id = ?",
+                (row["through_message"], row["thread_id"]),
+            )
+
+    def reflections(self, thread_id: str) -> list[Reflection]:
+        """The journal of a thread, oldest first."""
+        rows = self._query(
+            "SELECT * FROM reflections WHERE thread_id = ? ORDER BY created_at, rowid",
+            (thread_id,),
+        )
+        return [_reflection(row) for row in rows]
+
     def count_messages(self, thread_id: str) -> int:
         """How many messages a thread has."""
         rows = self._query("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,))
@@ -308,6 +451,8 @@ def _thread(row: sqlite3.Row) -> Thread:
         updated_at=datetime.fromisoformat(row["updated_at"]),
         backend=row["backend"],
         model=row["model"],
+        reflected_through=row["reflected_through"],
+        incognito=bool(row["incognito"]),
     )
 
 
@@ -322,4 +467,20 @@ def _message(row: sqlite3.Row) -> Message:
         error=row["error"],
         backend=row["backend"],
         model=row["model"],
+        memories_used=tuple(json.loads(row["memories_used"] or "[]")),
+    )
+
+
+def _reflection(row: sqlite3.Row) -> Reflection:
+    return Reflection(
+        id=row["id"],
+        thread_id=row["thread_id"],
+        through_message=row["through_message"],
+        status=row["status"],
+        operations=row["operations"],
+        raw_output=row["raw_output"],
+        error=row["error"],
+        model_calls=row["model_calls"],
+        tokens=row["tokens"],
+        created_at=datetime.fromisoformat(row["created_at"]),
     )
