@@ -133,6 +133,9 @@ class ChatLlamaCpp(BaseChatModel):
             max_tokens=kwargs.get("max_tokens", self.max_tokens),
             stop=stop or [],
             stream=kwargs.get("stream", False),
+            # {"type": "json_object", "schema": {...}}: llama.cpp constrains decoding
+            # to the JSON schema with a grammar (llama-cpp-python's OpenAI-style API).
+            response_format=kwargs.get("response_format"),
         )
 
     def _generate(

@@ -24,6 +24,37 @@ def test_the_bundled_model_answers(local_model) -> None:
     assert reply.text.strip()
 
 
+def test_output_can_be_constrained_to_a_json_schema(local_model) -> None:
+    """llama.cpp's grammar-constrained decoding: what reflection will rely on."""
+    schema = {
+        "type": "object",
+        "properties": {
+            "memories": {
+                "type": "array",
+                "maxItems": 3,
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "kind": {"type": "string", "enum": ["semantic", "procedural"]},
+                        "text": {"type": "string", "minLength": 3, "maxLength": 120},
+                    },
+                    "required": ["kind", "text"],
+                },
+            }
+        },
+        "required": ["memories"],
+    }
+    constrained = local_model.bind(
+        response_format={"type": "json_object", "schema": schema}, max_tokens=256
+    )
+    reply = constrained.invoke("List facts about the user as JSON. USER: My dog's name is Fido.")
+    output = json.loads(reply.text)
+    assert isinstance(output["memories"], list)
+    for memory in output["memories"]:
+        assert memory["kind"] in ("semantic", "procedural")
+        assert 3 <= len(memory["text"]) <= 120
+
+
 async def test_a_turn_end_to_end_is_persisted_and_seen_by_another_process(
     local_model, data_dir
 ) -> None:
