@@ -25,9 +25,9 @@ def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStor
     """
     from assistant.embeddings import load_embedder
 
-    embedder = load_embedder(settings)
-    index: IndexConfig = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}  # type: ignore[attr-defined]
-    options: dict[str, Any] = {"embedder_name": embedder.name, "check_embedder": check_embedder}  # type: ignore[attr-defined]
+    embedder: Any = load_embedder(settings)  # MiniLM or Ollama: both have name and dims
+    index: IndexConfig = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}
+    options = {"embedder_name": embedder.name, "check_embedder": check_embedder}
     if settings.chroma_url:
         return ChromaStore.server(settings.chroma_url, index=index, **options)
     return ChromaStore.persistent(settings.memory_path, index=index, **options)
