@@ -418,10 +418,11 @@ class ChromaStore(BaseStore):
         for space in spaces:
             if need <= 0:
                 break
-            count = space.items.count()
-            if skip >= count:
-                skip -= count
-                continue
+            if skip:
+                count = space.items.count()
+                if skip >= count:
+                    skip -= count
+                    continue
             found.extend(space.page(skip, need))
             skip = 0
             need = op.limit - len(found)
@@ -478,13 +479,17 @@ class ChromaStore(BaseStore):
             texts.extend(get_text_at_path(op.value, field))
         return texts
 
+    def _embed(self, ops: list[PutOp]) -> list[list[list[float]]]:
+        """The vectors of each op's texts, in one embedder call for them all."""
+        texts = [self._texts(op) if op.value is not None else [] for op in ops]
+        flat = [t for ts in texts for t in ts]
+        vectors = iter(self.embeddings.embed_documents(flat) if flat else [])
+        return [[next(vectors) for _ in ts] for ts in texts]
+
     def _apply(
         self, puts: dict[tuple[tuple[str, ...], str], PutOp], encoded: dict[Any, str]
     ) -> None:
-        texts = {k: self._texts(op) for k, op in puts.items() if op.value is not None}
-        flat = [t for ts in texts.values() for t in ts]
-        vectors = iter(self.embeddings.embed_documents(flat) if flat else [])
-        embedded = {k: [next(vectors) for _ in ts] for k, ts in texts.items()}
+        vectors = dict(zip(puts, self._embed(list(puts.values())), strict=True))
         by_space: dict[tuple[str, ...], list[PutOp]] = {}
         for (namespace, _), op in puts.items():
             by_space.setdefault(namespace, []).append(op)
@@ -494,8 +499,8 @@ class ChromaStore(BaseStore):
                 continue
             self._space(namespace).write(
                 ops,
-                {key: text for (ns, key), text in encoded.items() if ns == namespace},
-                {key: vs for (ns, key), vs in embedded.items() if ns == namespace},
+                {op.key: encoded[(namespace, op.key)] for op in ops if op.value is not None},
+                {op.key: vectors[(namespace, op.key)] for op in ops},
                 now,
                 self._dims,
             )
@@ -530,21 +535,13 @@ class ChromaStore(BaseStore):
             for collection in self._client.list_collections():
                 if collection.name.startswith(self._prefix(target)):
                     self._client.delete_collection(collection.name)
+            previous = (self.index_config, self._embedder)
             self._configure(index, embedder_name)
-            done = 0
-            for space in old_spaces:
-                new_space = self._space(space.namespace, generation=target)
-                page: list[tuple[str, Any]] = []
-                for record in space.records():
-                    page.append(record)
-                    if len(page) == PAGE:
-                        done += self._reembed(space, new_space, page)
-                        page = []
-                        if progress:
-                            progress(done)
-                done += self._reembed(space, new_space, page)
-                if progress:
-                    progress(done)
+            try:
+                done = self._reembed_all(old_spaces, target, progress)
+            except BaseException:
+                self._configure(*previous)  # the manifest still names the old embedder
+                raise
             meta = {
                 **(self._manifest.metadata or {}),
                 "embedder": self._embedder,
@@ -560,6 +557,29 @@ class ChromaStore(BaseStore):
                     self._client.delete_collection(collection.name)
         return done
 
+    def _reembed_all(
+        self,
+        spaces: list[NamespaceCollections],
+        target: int,
+        progress: Callable[[int], None] | None,
+    ) -> int:
+        """Copy every namespace into generation ``target`` with new vectors."""
+        done = 0
+        for space in spaces:
+            new_space = self._space(space.namespace, generation=target)
+            page: list[tuple[str, Any]] = []
+            for record in space.records():
+                page.append(record)
+                if len(page) == PAGE:
+                    done += self._reembed(space, new_space, page)
+                    page = []
+                    if progress:
+                        progress(done)
+            done += self._reembed(space, new_space, page)
+            if progress:
+                progress(done)
+        return done
+
     def _reembed(
         self,
         space: NamespaceCollections,
@@ -571,8 +591,5 @@ class ChromaStore(BaseStore):
             PutOp(space.namespace, rid[2:], json.loads(m["value"]), index=json.loads(m["index"]))
             for rid, m in records
         ]
-        texts = [self._texts(op) for op in ops]
-        flat = [t for ts in texts for t in ts]
-        vectors = iter(self.embeddings.embed_documents(flat) if flat else [])
-        target.write_records(records, [[next(vectors) for _ in ts] for ts in texts], self._dims)
+        target.write_records(records, self._embed(ops), self._dims)
         return len(records)

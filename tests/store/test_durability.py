@@ -215,3 +215,22 @@ def test_a_chroma_server_that_goes_away_gives_a_clear_error(tmp_path: Path) -> N
         store.put(NS, "k", {"text": "new"})
     with pytest.raises(StorageError, match=r"Is the Chroma server .* running there"):
         ChromaStore.server(url, index=FAKE)
+
+
+def test_a_failed_reindex_leaves_the_store_as_it_was(tmp_path: Path) -> None:
+    class Broken(DeterministicFakeEmbedding):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            raise RuntimeError("embedder crashed")
+
+    store = ChromaStore.persistent(tmp_path / "memory", index=FAKE, embedder_name="fake-16")
+    store.put(NS, "dog", {"text": "The user's dog is called Fido."})
+    broken = {"dims": 16, "embed": Broken(size=16), "fields": ["text"]}
+    with pytest.raises(RuntimeError, match="embedder crashed"):
+        store.reindex(broken, embedder_name="broken")
+    assert store.embedder == ("fake-16", 16)
+    store.put(NS, "tea", {"text": "The user drinks green tea."})
+    assert store.search(NS, query="The user's dog is called Fido.")[0].key == "dog"
+    store.close()
+    reopened = ChromaStore.persistent(tmp_path / "memory", index=FAKE, embedder_name="fake-16")
+    assert {i.key for i in reopened.search(NS)} == {"dog", "tea"}
+    reopened.close()
