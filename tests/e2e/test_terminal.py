@@ -68,6 +68,8 @@ def terminal(data_dir) -> Iterator[Terminal]:
 def test_type_a_message_and_read_the_reply(terminal: Terminal, data_dir) -> None:
     terminal.wait_for(lambda s: "embedded · SmolLM2" in s and "Enter sends" in s)
     terminal.keys("-l", "Hello there, tell me a joke")
+    # As a person does: press Enter once the text shows in the input.
+    terminal.wait_for(lambda s: "Hello there, tell me a joke" in s, timeout=10)
     terminal.keys("Enter")
     screen = terminal.wait_for(lambda s: "Assistant · SmolLM2" in s and "writing" not in s)
     assert "Hello there, tell me a joke" in screen
