@@ -32,6 +32,14 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture(scope="session")
+def minilm():
+    """The real embedder (all-MiniLM-L6-v2, int8 ONNX), loaded once."""
+    from assistant.embeddings import MiniLMEmbeddings
+
+    return MiniLMEmbeddings()
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"

@@ -7,16 +7,24 @@ instead, and how to switch. ``ollama`` and ``local`` force a backend.
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
 from assistant.llm.local import BUNDLED_NAME, resolve_model_path
 from assistant.llm.ollama import OllamaStatus, probe
 
-__all__ = ["BackendChoice", "choose_backend", "explain_failure", "load_chat_model"]
+__all__ = [
+    "BackendChoice",
+    "choose_backend",
+    "constrain",
+    "explain_failure",
+    "load_chat_model",
+]
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,33 @@ def load_chat_model(choice: BackendChoice, settings: Settings) -> BaseChatModel:
         temperature=settings.temperature,
         max_tokens=settings.max_reply_tokens,
     )
+
+
+def constrain(
+    model: BaseChatModel, schema: dict[str, Any], *, max_tokens: int
+) -> Runnable[LanguageModelInput, BaseMessage]:
+    """``model`` bound to answer with JSON that fits ``schema``, greedily (temperature 0).
+
+    Ollama: the schema as ``format`` (its structured outputs); the embedded model:
+    ``response_format={"type": "json_object", "schema": ...}``, which llama.cpp
+    turns into a grammar; any other chat model: an OpenAI-style ``json_schema``
+    ``response_format`` (what langchain's OpenAI-compatible models take).
+
+    Args:
+        max_tokens: the longest answer, in tokens.
+    """
+    from assistant.llm.local import ChatLlamaCpp
+
+    if isinstance(model, ChatLlamaCpp):
+        response_format = {"type": "json_object", "schema": schema}
+        return model.bind(response_format=response_format, max_tokens=max_tokens, temperature=0.0)
+    if type(model).__module__.startswith("langchain_ollama"):
+        options = {"temperature": 0.0, "num_predict": max_tokens}
+        if getattr(model, "num_ctx", None):
+            options["num_ctx"] = model.num_ctx  # type: ignore[attr-defined]
+        return model.bind(format=schema, options=options)
+    envelope = {"name": "answer", "schema": schema, "strict": True}
+    return model.bind(response_format={"type": "json_schema", "json_schema": envelope})
 
 
 def explain_failure(exc: BaseException, choice: BackendChoice) -> AssistantError:

@@ -140,11 +140,12 @@ class ProceduralMemory(MemoryBase):
         return f"When the topic is {self.scope}: {self.rule}"
 
 
-Memory = Annotated[SemanticMemory | EpisodicMemory | ProceduralMemory, Field(discriminator="kind")]
+AnyMemory = SemanticMemory | EpisodicMemory | ProceduralMemory
+Memory = Annotated[AnyMemory, Field(discriminator="kind")]
 _MEMORY = TypeAdapter(Memory)
 
 
-def from_value(value: dict[str, Any]) -> SemanticMemory | EpisodicMemory | ProceduralMemory:
+def from_value(value: dict[str, Any]) -> AnyMemory:
     """Validate a stored value back into its memory model.
 
     Raises:

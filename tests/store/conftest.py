@@ -21,12 +21,6 @@ from assistant.memory.store import ChromaStore
 StoreFactory = Callable[..., BaseStore]
 
 
-@pytest.fixture(scope="session")
-def minilm() -> MiniLMEmbeddings:
-    """The real embedder, loaded once."""
-    return MiniLMEmbeddings()
-
-
 def start_chroma_server(path: Path) -> tuple[str, subprocess.Popen]:
     """Start ``chroma run`` on a free loopback port; returns its URL and process."""
     with socket.socket() as probe:

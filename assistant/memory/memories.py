@@ -1,0 +1,123 @@
+"""The user's memories in a LangGraph ``BaseStore``, one namespace per kind.
+
+``Memories`` is the one place that knows where memories live: under the
+configured namespace (``("memories", "<user_id>")``) each kind has its own
+namespace, ``(..., "semantic")``, ``(..., "episodic")`` and ``(..., "procedural")``.
+That keeps the always-recalled procedural memories one short listing away and
+lets similarity search skip them. Keys are random UUIDs, unique across kinds, so
+a memory is known by its key alone.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from langgraph.store.base import BaseStore, Item, PutOp
+
+from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, from_value
+
+#: How many procedural (or pinned) memories a listing reads at most.
+LISTING_LIMIT = 500
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMemory:
+    """A memory with its key, as read from the store (``score``: similarity, if searched)."""
+
+    key: str
+    memory: AnyMemory
+    score: float | None = None
+
+    @property
+    def kind(self) -> MemoryKind:
+        return self.memory.kind
+
+    @property
+    def text(self) -> str:
+        return self.memory.render()
+
+
+def new_key() -> str:
+    """A fresh memory key (a UUID4 in hex)."""
+    return uuid.uuid4().hex
+
+
+class Memories:
+    """Read and write memories of one user.
+
+    Args:
+        store: any LangGraph ``BaseStore`` (``ChromaStore``, ``InMemoryStore``) whose
+            index embeds the ``text`` field.
+        namespace: the user's namespace, e.g. ``("memories", "me")``.
+    """
+
+    def __init__(self, store: BaseStore, namespace: tuple[str, ...]) -> None:
+        self.store = store
+        self.namespace = tuple(namespace)
+
+    def namespace_of(self, kind: MemoryKind) -> tuple[str, ...]:
+        """The namespace that holds memories of ``kind``."""
+        return (*self.namespace, kind)
+
+    @staticmethod
+    def _read(item: Item, score: float | None = None) -> StoredMemory:
+        return StoredMemory(item.key, from_value(item.value), score)
+
+    def get(self, key: str) -> StoredMemory | None:
+        """The memory with ``key``, of whatever kind, or ``None``."""
+        for kind in KINDS:
+            item = self.store.get(self.namespace_of(kind), key)
+            if item is not None:
+                return self._read(item)
+        return None
+
+    def put_op(self, key: str, memory: AnyMemory) -> PutOp:
+        """The store operation that writes ``memory`` under ``key``."""
+        return PutOp(self.namespace_of(memory.kind), key, memory.to_value())
+
+    def put(self, key: str, memory: AnyMemory) -> None:
+        """Write one memory (its text is embedded)."""
+        self.store.batch([self.put_op(key, memory)])
+
+    def delete(self, keys: Iterable[str]) -> int:
+        """Delete memories for good (all kinds); returns how many existed."""
+        found = [stored for key in keys if (stored := self.get(key)) is not None]
+        ops = [PutOp(self.namespace_of(s.kind), s.key, None) for s in found]
+        if ops:
+            self.store.batch(ops)
+        return len(found)
+
+    def listing(
+        self, kind: MemoryKind, *, limit: int = LISTING_LIMIT, offset: int = 0
+    ) -> list[StoredMemory]:
+        """Memories of ``kind`` in storage order (active or not)."""
+        items = self.store.search(self.namespace_of(kind), limit=limit, offset=offset)
+        return [self._read(item) for item in items]
+
+    def similar(
+        self,
+        query: str,
+        kinds: Sequence[MemoryKind] = KINDS,
+        *,
+        limit: int = 8,
+        active_only: bool = True,
+    ) -> list[StoredMemory]:
+        """The memories nearest to ``query`` (cosine similarity), best first.
+
+        Reads ``limit`` per kind (twice that when inactive ones are dropped), then
+        merges; items without a score (no vector) are left out.
+        """
+        found: list[StoredMemory] = []
+        want = limit * 2 if active_only else limit
+        for kind in kinds:
+            for item in self.store.search(self.namespace_of(kind), query=query, limit=want):
+                if item.score is None:
+                    continue
+                stored = self._read(item, item.score)
+                if active_only and not stored.memory.active:
+                    continue
+                found.append(stored)
+        found.sort(key=lambda s: s.score or 0.0, reverse=True)
+        return found[:limit]

@@ -1,0 +1,627 @@
+"""Reflection: turn a thread's new messages into memory changes, and apply them.
+
+The memory manager follows LangMem's ``create_memory_manager`` (a factory with
+the model and store injected; existing memories go in, changes come out) with
+three differences that make it work with small local models:
+
+1. **One constrained call.** The user's sentences and the related known
+   memories go into one prompt; the answer is decoded under a JSON schema with
+   one judgement per sentence (:mod:`assistant.memory.operations`). No tool
+   calling. Long batches are split into calls of ``max_sentences``.
+2. **Checked before kept.** Every memory must be grounded in the user's words;
+   actions that need a known memory but name none become creates; a behaviour
+   request the model missed ("from now on, ...") still becomes a rule.
+3. **Consolidated.** A create whose text is near a known memory of the same kind
+   (cosine similarity >= ``merge_threshold``) updates that memory instead of
+   adding a twin; a supersede keeps the old fact with ``invalid_at`` and
+   ``superseded_by``; the model's delete retires a memory (``invalid_at``) so it
+   stays in history and can be restored. Only the user deletes for good.
+
+Durability (DESIGN.md, "Reflection"): :meth:`MemoryManager.reflect` journals the
+resolved changes (every value in full) in the conversation database before it
+writes the store, and marks them applied together with advancing the thread's
+cursor. A run interrupted in between finds the pending entry and writes the same
+values again: no second model call and no duplicates.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages.utils import count_tokens_approximately
+from langgraph.store.base import BaseStore, PutOp
+
+from assistant.conversations import ConversationStore, Message
+from assistant.memory.memories import Memories, StoredMemory, new_key
+from assistant.memory.operations import (
+    AnyDraft,
+    EpisodeDraft,
+    FactDraft,
+    Judgement,
+    OutputError,
+    RuleDraft,
+    behaviour_request,
+    content_stems,
+    first_sentence,
+    grounding,
+    output_schema,
+    parse_output,
+    self_disclosure,
+    split_sentences,
+    unsupported_names,
+)
+from assistant.memory.prompting import reflection_messages
+from assistant.memory.schemas import AnyMemory, MemoryKind, Provenance, from_value, utcnow
+
+log = logging.getLogger(__name__)
+
+ChangeOp = Literal["create", "update", "supersede", "delete"]
+
+#: Words that start a sentence in the first person.
+_FIRST_PERSON = ("i ", "i'm ", "i've ", "i'd ", "i'll ", "my ", "we ", "our ", "we're ")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a user message, as shown to the model."""
+
+    message_id: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One resolved write, as journaled: the whole new value and the one it replaces.
+
+    ``op`` is ``create`` (a new memory), ``update`` (same key, new content),
+    ``supersede`` (the old memory, now invalid, pointing at its successor, which is
+    a ``create`` of its own) or ``delete`` (the model retired it: ``invalid_at``).
+    """
+
+    op: ChangeOp
+    kind: MemoryKind
+    key: str
+    value: dict[str, Any]
+    before: dict[str, Any] | None = None
+    evidence: str = ""
+
+    @property
+    def text(self) -> str:
+        return str(self.value.get("text", ""))
+
+
+@dataclass
+class Plan:
+    """What one reflection decided: changes to write and judgements dropped (with why)."""
+
+    changes: list[Change] = field(default_factory=list)
+    dropped: list[dict[str, str]] = field(default_factory=list)
+    raw_outputs: list[str] = field(default_factory=list)
+    model_calls: int = 0
+    tokens: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps({"changes": [asdict(c) for c in self.changes], "dropped": self.dropped})
+
+    @staticmethod
+    def changes_from_json(text: str | None) -> list[Change]:
+        data = json.loads(text or "{}")
+        return [Change(**c) for c in data.get("changes", [])]
+
+
+@dataclass(frozen=True, slots=True)
+class ReflectionResult:
+    """How a reflection went.
+
+    ``status``: ``applied`` (changes written, cursor advanced; maybe no changes),
+    ``nothing`` (no new messages), ``incognito`` (the thread is private; its
+    cursor moved on, nothing remembered) or ``failed`` (``error`` says why; the
+    store and the cursor are untouched).
+    """
+
+    thread_id: str | None
+    status: Literal["applied", "nothing", "incognito", "failed"]
+    changes: tuple[Change, ...] = ()
+    model_calls: int = 0
+    tokens: int = 0
+    error: str | None = None
+    recovered: bool = False
+    """A journaled reflection interrupted before its end was completed first."""
+
+    def count(self, op: ChangeOp) -> int:
+        return sum(1 for c in self.changes if c.op == op)
+
+    @property
+    def summary(self) -> str:
+        """One line for people: "learned 2, updated 1", "nothing new", "failed: ..."."""
+        if self.status == "failed":
+            return f"failed: {self.error}"
+        if self.status == "incognito":
+            return "incognito: nothing remembered"
+        parts = [
+            f"{verb} {n}"
+            for verb, n in (
+                ("learned", self.count("create") - self.count("supersede")),
+                ("updated", self.count("update")),
+                ("replaced", self.count("supersede")),
+                ("retired", self.count("delete")),
+            )
+            if n
+        ]
+        return ", ".join(parts) or "nothing new"
+
+
+class ReflectionFailed(Exception):
+    """The model gave no valid answer within the attempts (or could not be called)."""
+
+    def __init__(self, error: str, raw_output: str | None, model_calls: int, tokens: int):
+        super().__init__(error)
+        self.raw_output = raw_output
+        self.model_calls = model_calls
+        self.tokens = tokens
+
+
+class MemoryManager:
+    """Extracts memories from messages and consolidates them with the known ones.
+
+    Build it with :func:`create_memory_manager`. ``process`` works on any messages
+    (no journal, no cursor); ``reflect`` works on a thread of ``conversations``.
+    """
+
+    def __init__(
+        self,
+        model: BaseChatModel,
+        memories: Memories,
+        conversations: ConversationStore | None = None,
+        *,
+        max_attempts: int = 3,
+        max_tokens: int = 1536,
+        max_sentences: int = 12,
+        related_per_sentence: int = 3,
+        max_related: int = 8,
+        min_related_score: float = 0.2,
+        merge_threshold: float = 0.9,
+        min_grounding: float = 0.6,
+    ) -> None:
+        if max_attempts < 1 or max_sentences < 1:
+            raise ValueError("max_attempts and max_sentences must be at least 1")
+        self.model = model
+        self.memories = memories
+        self.conversations = conversations
+        self.max_attempts = max_attempts
+        self.max_tokens = max_tokens
+        self.max_sentences = max_sentences
+        self.related_per_sentence = related_per_sentence
+        self.max_related = max_related
+        self.min_related_score = min_related_score
+        self.merge_threshold = merge_threshold
+        self.min_grounding = min_grounding
+
+    # the public entry points ---------------------------------------------------------
+
+    def process(self, messages: Sequence[Message]) -> Plan:
+        """Reflect on ``messages`` (of one thread) and write the changes at once.
+
+        For scripts, evaluation and tests: no journal and no cursor.
+
+        Raises:
+            ReflectionFailed: no valid answer within ``max_attempts``.
+        """
+        plan = self.plan(messages, thread_id=messages[0].thread_id if messages else "")
+        self.apply(plan.changes)
+        return plan
+
+    def reflect(self, thread_id: str) -> ReflectionResult:
+        """Reflect on a thread's messages past its cursor, journaled (see the module).
+
+        Returns:
+            The result; a failure is recorded in the journal with the raw output
+            and returned, not raised.
+
+        Raises:
+            StorageError: the conversation database or the store failed (the
+                journal keeps what was decided; the next run completes it).
+            InputError: no such thread.
+        """
+        conversations = self._conversations()
+        thread = conversations.get_thread(thread_id)
+        recovered = False
+        if pending := conversations.pending_reflection(thread.id):
+            log.info("completing interrupted reflection %s of %s", pending.id, thread.id)
+            self.apply(Plan.changes_from_json(pending.operations))
+            conversations.finish_reflection(pending.id)
+            recovered = True
+        messages = conversations.unreflected(thread.id)
+        if not messages:
+            return ReflectionResult(thread.id, "nothing", recovered=recovered)
+        through = messages[-1].id
+        if thread.incognito:
+            record = conversations.record_reflection(thread.id, through, operations="{}")
+            conversations.finish_reflection(record.id)
+            return ReflectionResult(thread.id, "incognito", recovered=recovered)
+        try:
+            plan = self.plan(messages, thread_id=thread.id)
+        except ReflectionFailed as failure:
+            conversations.record_reflection(
+                thread.id,
+                through,
+                operations=None,
+                raw_output=failure.raw_output,
+                error=str(failure),
+                model_calls=failure.model_calls,
+                tokens=failure.tokens,
+            )
+            log.warning(
+                "reflection of %s failed: %s; raw output: %.2000s",
+                thread.id,
+                failure,
+                failure.raw_output,
+            )
+            return ReflectionResult(
+                thread.id,
+                "failed",
+                model_calls=failure.model_calls,
+                tokens=failure.tokens,
+                error=str(failure),
+                recovered=recovered,
+            )
+        record = conversations.record_reflection(
+            thread.id,
+            through,
+            operations=plan.to_json(),
+            raw_output="\n".join(plan.raw_outputs),
+            model_calls=plan.model_calls,
+            tokens=plan.tokens,
+        )
+        self.apply(plan.changes)
+        conversations.finish_reflection(record.id)
+        log.info(
+            "reflected on %s through message %d: %d changes, %d dropped, %d calls, %d tokens",
+            thread.id,
+            through,
+            len(plan.changes),
+            len(plan.dropped),
+            plan.model_calls,
+            plan.tokens,
+        )
+        return ReflectionResult(
+            thread.id,
+            "applied",
+            tuple(plan.changes),
+            plan.model_calls,
+            plan.tokens,
+            recovered=recovered,
+        )
+
+    def _conversations(self) -> ConversationStore:
+        if self.conversations is None:
+            raise ValueError("this memory manager was built without a conversation store")
+        return self.conversations
+
+    # planning ----------------------------------------------------------------------------
+
+    def plan(self, messages: Sequence[Message], *, thread_id: str) -> Plan:
+        """Decide the changes for ``messages`` (complete user messages are read).
+
+        Raises:
+            ReflectionFailed: no valid answer within ``max_attempts`` for a batch.
+        """
+        sentences = [
+            Sentence(m.id, text[:400])
+            for m in messages
+            if m.role == "user" and m.status == "complete"
+            for text in split_sentences(m.content)
+        ]
+        plan = Plan()
+        now = utcnow()
+        claimed: set[str] = set()  # keys already changed by this plan
+        for start in range(0, len(sentences), self.max_sentences):
+            batch = sentences[start : start + self.max_sentences]
+            known = self._related(batch)
+            judgements = self._ask(batch, [k.text for k in known], plan)
+            for sentence, judgement in zip(batch, judgements, strict=True):
+                self._resolve(sentence, judgement, known, sentences, thread_id, now, plan, claimed)
+        return plan
+
+    def _related(self, batch: Sequence[Sentence]) -> list[StoredMemory]:
+        """Known active memories nearest to the sentences, best first."""
+        best: dict[str, StoredMemory] = {}
+        for sentence in batch:
+            for found in self.memories.similar(sentence.text, limit=self.related_per_sentence):
+                if (found.score or 0.0) < self.min_related_score:
+                    continue
+                if found.key not in best or (found.score or 0) > (best[found.key].score or 0):
+                    best[found.key] = found
+        ranked = sorted(best.values(), key=lambda s: s.score or 0.0, reverse=True)
+        return ranked[: self.max_related]
+
+    def _ask(
+        self, batch: Sequence[Sentence], known: list[str], plan: Plan
+    ) -> list[Judgement | None]:
+        from assistant.llm import constrain
+
+        schema = output_schema(len(batch), len(known))
+        model = constrain(self.model, schema, max_tokens=self.max_tokens)
+        prompt: list[BaseMessage] = reflection_messages(known, [s.text for s in batch])
+        error = "no attempt made"
+        raw = None
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                reply = model.invoke(prompt)
+            except Exception as exc:
+                plan.model_calls += 1
+                raise ReflectionFailed(
+                    f"the model could not be called: {exc}", raw, plan.model_calls, plan.tokens
+                ) from exc
+            raw = reply.text
+            plan.model_calls += 1
+            plan.tokens += _tokens(prompt, reply)
+            plan.raw_outputs.append(raw)
+            try:
+                return parse_output(raw, len(batch))
+            except OutputError as exc:
+                error = str(exc)
+                log.info("reflection output invalid (attempt %d): %s", attempt, error)
+                prompt = [
+                    *prompt,
+                    AIMessage(raw),
+                    HumanMessage(
+                        f"That answer is invalid: {error}. Answer again with JSON only, "
+                        f"one judgement for each of S1 to S{len(batch)}."
+                    ),
+                ]
+        raise ReflectionFailed(
+            f"no valid answer in {self.max_attempts} attempts (last: {error})",
+            raw,
+            plan.model_calls,
+            plan.tokens,
+        )
+
+    def _resolve(
+        self,
+        sentence: Sentence,
+        judgement: Judgement | None,
+        known: list[StoredMemory],
+        context: Sequence[Sentence],
+        thread_id: str,
+        now: Any,
+        plan: Plan,
+        claimed: set[str],
+    ) -> None:
+        """Turn one judgement into checked, consolidated changes (or a drop with why)."""
+
+        def drop(reason: str) -> None:
+            plan.dropped.append({"sentence": sentence.text, "reason": reason})
+
+        action = judgement.action if judgement else "none"
+        draft = judgement.memory if judgement else None
+        target = _target(judgement.target if judgement else "", known)
+        if target is not None and target.key in claimed:
+            target = None
+        if action == "delete" and (
+            target is None or not _shares_content(sentence.text, target.text)
+        ):
+            if draft is None:
+                return drop("delete without a known memory the sentence is about")
+            action, target = "create", None  # small models say "delete" for "remember"
+        if action == "delete" and target is not None:
+            retired = target.memory.model_copy(update={"invalid_at": now, "updated_at": now})
+            claimed.add(target.key)
+            return self._add(plan, "delete", target.key, retired, target, sentence)
+        fallback = _fallback(sentence.text)
+        if action == "none" or draft is None:
+            if fallback is None:
+                return None
+            draft, action, target = fallback, "create", None
+        draft = _normalise(draft, behaviour_request(sentence.text))
+        if action not in ("update", "supersede"):
+            target = None
+        problem = self._ungrounded(draft, sentence, context, target)
+        if problem and fallback is not None:
+            draft, problem, action, target = _normalise(fallback, None), None, "create", None
+        if problem:
+            return drop(problem)
+        provenance = Provenance(
+            source="reflection", thread_id=thread_id, message_ids=(sentence.message_id,)
+        )
+        memory = draft.build(provenance)
+        if _duplicate(memory, plan.changes):
+            return drop("said twice in this reflection")
+        if (action in ("update", "supersede") and target is None) or action == "create":
+            target = self._twin(memory, claimed)
+            if target is not None:
+                if _same_text(target.text, memory.render()):
+                    return drop("already known")
+                action = "update"
+            else:
+                action = "create"
+        assert target is not None or action == "create"
+        if action == "update" and target is not None and target.kind == memory.kind:
+            claimed.add(target.key)
+            merged = _merge(target.memory, memory, now)
+            return self._add(plan, "update", target.key, merged, target, sentence)
+        key = new_key()
+        if target is not None:  # supersede (or an update across kinds)
+            claimed.add(target.key)
+            old = target.memory.model_copy(
+                update={"invalid_at": now, "superseded_by": key, "updated_at": now}
+            )
+            self._add(plan, "supersede", target.key, old, target, sentence)
+        memory = memory.model_copy(update={"created_at": now, "updated_at": now, "valid_from": now})
+        self._add(plan, "create", key, memory, None, sentence)
+
+    def _twin(self, memory: AnyMemory, claimed: set[str]) -> StoredMemory | None:
+        """The known active memory of the same kind this one repeats, if any."""
+        for found in self.memories.similar(memory.render(), [memory.kind], limit=1):
+            near = (found.score or 0.0) >= self.merge_threshold
+            if found.key not in claimed and (near or _same_text(found.text, memory.render())):
+                return found
+        return None
+
+    def _ungrounded(
+        self,
+        draft: AnyDraft,
+        sentence: Sentence,
+        context: Sequence[Sentence],
+        target: StoredMemory | None,
+    ) -> str | None:
+        """Why ``draft`` is not supported by the user's words (and, for an update or
+        supersede, the memory it rewrites), or ``None``."""
+        own = [sentence.text, *([target.text] if target else [])]
+        sources = [*own, *(s.text for s in context if s is not sentence)]
+        names = unsupported_names(draft.text, sources)
+        if names:
+            return f"names not in the conversation: {', '.join(names)}"
+        claims = [draft.text]
+        if isinstance(draft, EpisodeDraft):  # it tells what the assistant did, too
+            claims = [draft.situation, draft.lesson]
+        score = max(grounding(claim, own) for claim in claims)
+        if score < self.min_grounding:
+            return f"not grounded in the sentence ({score:.0%} of its words)"
+        return None
+
+    @staticmethod
+    def _add(
+        plan: Plan,
+        op: ChangeOp,
+        key: str,
+        memory: AnyMemory,
+        before: StoredMemory | None,
+        sentence: Sentence,
+    ) -> None:
+        plan.changes.append(
+            Change(
+                op,
+                memory.kind,
+                key,
+                memory.to_value(),
+                before.memory.to_value() if before else None,
+                sentence.text,
+            )
+        )
+
+    # applying ----------------------------------------------------------------------------
+
+    def apply(self, changes: Sequence[Change]) -> None:
+        """Write ``changes`` to the store in one batch. Writing the same changes again
+        gives the same store (keys and values are fixed in the changes)."""
+        if changes:
+            ops = [
+                PutOp(self.memories.namespace_of(c.kind), c.key, from_value(c.value).to_value())
+                for c in changes
+            ]
+            self.memories.store.batch(ops)
+
+
+def create_memory_manager(
+    model: BaseChatModel,
+    store: BaseStore,
+    conversations: ConversationStore | None = None,
+    *,
+    namespace: tuple[str, ...] = ("memories", "me"),
+    **options: Any,
+) -> MemoryManager:
+    """A memory manager over ``store`` (a LangGraph ``BaseStore`` that embeds ``text``).
+
+    Args:
+        model: the chat model that reflects; its output is constrained to JSON.
+        store: where memories live, one namespace per kind under ``namespace``.
+        conversations: the conversation database, for :meth:`MemoryManager.reflect`.
+        namespace: the user's namespace.
+        options: ``max_attempts`` (3), ``max_tokens`` (1536, per call),
+            ``max_sentences`` (12 per call), ``merge_threshold`` (0.9, cosine),
+            ``min_grounding`` (0.6), ``related_per_sentence`` (3), ``max_related`` (8),
+            ``min_related_score`` (0.2, cosine: weaker ones are not shown).
+    """
+    return MemoryManager(model, Memories(store, namespace), conversations, **options)
+
+
+# helpers -------------------------------------------------------------------------------
+
+
+def _tokens(prompt: list[BaseMessage], reply: BaseMessage) -> int:
+    usage = getattr(reply, "usage_metadata", None)
+    if usage and usage.get("total_tokens"):
+        return int(usage["total_tokens"])
+    return count_tokens_approximately([*prompt, reply])
+
+
+def _target(label: str, known: list[StoredMemory]) -> StoredMemory | None:
+    label = label.strip().upper()
+    if label.startswith("M") and label[1:].isdigit():
+        index = int(label[1:]) - 1
+        if 0 <= index < len(known):
+            return known[index]
+    return None
+
+
+def _fallback(sentence: str) -> AnyDraft | None:
+    """What the user's own words give when the model gives nothing usable: a rule
+    from a behaviour request, or a fact from a self-disclosure."""
+    if request := behaviour_request(sentence):
+        return RuleDraft(kind="procedural", rule=request)
+    if disclosure := self_disclosure(sentence):
+        return FactDraft(kind="semantic", fact=disclosure)
+    return None
+
+
+def _normalise(draft: AnyDraft, request: str | None) -> AnyDraft:
+    """Fix what small models get wrong about kinds, length and person.
+
+    Facts and rules keep their first sentence. A "rule" in the first person that
+    is no request is a fact; a fact in the first person is kept as the user's own
+    statement.
+    """
+    if isinstance(draft, FactDraft):
+        draft = FactDraft(kind="semantic", fact=first_sentence(draft.fact))
+    elif isinstance(draft, RuleDraft):
+        draft = RuleDraft(kind="procedural", rule=first_sentence(draft.rule))
+    first_person = draft.text.lower().startswith(_FIRST_PERSON)
+    if isinstance(draft, RuleDraft) and not request and first_person:
+        draft = FactDraft(kind="semantic", fact=draft.rule)
+    if isinstance(draft, FactDraft) and first_person:
+        fact = draft.fact if draft.fact[-1] in ".!?" else f"{draft.fact}."
+        draft = FactDraft(kind="semantic", fact=f'The user said: "{fact}"')
+    return draft
+
+
+def _shares_content(a: str, b: str) -> bool:
+    return bool(content_stems(a) & content_stems(b))
+
+
+def _same_text(a: str, b: str) -> bool:
+    return " ".join(a.lower().split()).rstrip(".!") == " ".join(b.lower().split()).rstrip(".!")
+
+
+def _duplicate(memory: AnyMemory, changes: list[Change]) -> bool:
+    """Whether this plan already writes a memory with (nearly) the same words."""
+    stems = content_stems(memory.render())
+    for change in changes:
+        if change.op == "delete" or change.kind != memory.kind:
+            continue
+        other = content_stems(change.text)
+        union = stems | other
+        if _same_text(change.text, memory.render()) or (
+            union and len(stems & other) / len(union) >= 0.8
+        ):
+            return True
+    return False
+
+
+def _merge(old: AnyMemory, new: AnyMemory, now: Any) -> AnyMemory:
+    """``old`` with ``new``'s content: same key, creation and validity, pins and mutes;
+    provenance joins the message ids when both come from one thread."""
+    content = new.model_dump(
+        exclude={"provenance", "created_at", "updated_at", "valid_from", "pinned", "muted"}
+    )
+    provenance = new.provenance
+    if old.provenance.thread_id == new.provenance.thread_id:
+        ids = tuple(dict.fromkeys(old.provenance.message_ids + new.provenance.message_ids))
+        provenance = new.provenance.model_copy(update={"message_ids": ids})
+    return old.model_copy(update={**content, "provenance": provenance, "updated_at": now})
