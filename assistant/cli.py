@@ -89,9 +89,10 @@ def main_options(
     ctx.obj = Context(settings, config)
     if ctx.invoked_subcommand is None:
         store = ConversationStore(settings.database_path)
+        from assistant.memory.factory import open_memories
         from tui.app import AssistantApp
 
-        AssistantApp(settings, store).run()
+        AssistantApp(settings, store, memory_loader=open_memories).run()
 
 
 @cli.command()
@@ -151,6 +152,21 @@ def doctor(ctx: typer.Context) -> None:
     typer.echo(report.text)
     if report.problems:
         raise typer.Exit(1)
+
+
+@cli.command()
+def reflect(
+    ctx: typer.Context,
+    thread: Annotated[
+        str | None, typer.Option("--thread", "-t", help="Only this conversation (id).")
+    ] = None,
+) -> None:
+    """Reflect now: turn new messages into memories (default: every conversation
+    with messages not reflected on yet)."""
+    from assistant.headless import run_reflect
+
+    for line in run_reflect(ctx.obj.settings, thread):
+        typer.echo(line)
 
 
 memories = typer.Typer(help="Look after the memory store.", no_args_is_help=True)

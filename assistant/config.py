@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     memory_namespace: tuple[str, ...] = ("memories", "{user_id}")
     """The LangGraph store namespace of memories; ``{user_id}`` is filled in."""
 
+    recall_budget_tokens: int = Field(default=1000, ge=0)
+    """Token budget for the memories recalled into each turn's prompt (0: none)."""
+
     @field_validator("ollama_host")
     @classmethod
     def _normalise_host(cls, value: str) -> str:

@@ -299,14 +299,19 @@ class ConversationStore:
         error: str | None = None,
         backend: str | None = None,
         model: str | None = None,
+        memories_used: list[str] | None = None,
     ) -> Message:
-        """Append a message and commit. The first user message titles an untitled thread."""
+        """Append a message and commit. The first user message titles an untitled thread.
+
+        ``memories_used``: keys of the memories recalled into a reply's prompt.
+        """
         now = _now()
+        used = json.dumps(memories_used) if memories_used else None
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO messages (thread_id, role, content, created_at, status, error,"
-                " backend, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (thread_id, role, content, now.isoformat(), status, error, backend, model),
+                " backend, model, memories_used) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (thread_id, role, content, now.isoformat(), status, error, backend, model, used),
             )
             db.execute(
                 "UPDATE threads SET updated_at = ?,"
@@ -334,6 +339,7 @@ class ConversationStore:
             error=error,
             backend=backend,
             model=model,
+            memories_used=tuple(memories_used or ()),
         )
 
     def messages(self, thread_id: str) -> list[Message]:

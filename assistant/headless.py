@@ -51,7 +51,14 @@ async def run_chat(
     choice = choose_backend(settings)
     if choice.notice:
         print(f"note: {choice.notice}", file=sys.stderr)
-    session = ChatSession(store, load_chat_model(choice, settings), choice, settings)
+    recall = None
+    try:
+        from assistant.memory.factory import build_recall, open_memories
+
+        recall = build_recall(settings, open_memories(settings))
+    except AssistantError as exc:
+        print(f"note: memories are off for this message: {exc}", file=sys.stderr)
+    session = ChatSession(store, load_chat_model(choice, settings), choice, settings, recall)
     if thread is None:
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
         thread = latest or store.create_thread()
@@ -62,6 +69,46 @@ async def run_chat(
                 sys.stdout.flush()
     sys.stdout.write("\n")
     return thread.id
+
+
+def run_reflect(settings: Settings, thread_id: str | None) -> list[str]:
+    """Reflect now on ``thread_id``, or on every thread with unreflected messages.
+
+    Returns:
+        One line per thread: its id, title and what reflection did.
+
+    Raises:
+        AssistantError: the store, the model or the thread is unavailable, or a
+            reflection failed (after the others ran).
+    """
+    from assistant.memory.factory import build_memory_manager, open_memories
+
+    store = ConversationStore(settings.database_path)
+    threads = [store.get_thread(thread_id)] if thread_id else store.list_threads()
+    due = [t for t in threads if thread_id or store.unreflected(t.id)]
+    if not due:
+        return ["Nothing to reflect on: every conversation is up to date."]
+    memories = open_memories(settings)
+    choice = choose_backend(settings)
+    if choice.notice:
+        print(f"note: {choice.notice}", file=sys.stderr)
+    manager = build_memory_manager(load_chat_model(choice, settings), memories, store)
+    lines, failed = [], []
+    try:
+        for thread in due:
+            result = manager.reflect(thread.id)
+            lines.append(f"{thread.id[:8]}  {thread.title}: {result.summary}")
+            if result.status == "failed":
+                failed.append(thread.id[:8])
+    finally:
+        memories.close()
+    if failed:
+        print("\n".join(lines))
+        raise AssistantError(
+            f"Reflection failed for {', '.join(failed)}; the raw output is in the log. "
+            "It runs again with the next message, or with `assistant reflect`."
+        )
+    return lines
 
 
 @dataclass

@@ -7,9 +7,11 @@ those into output (the CLI) or widget updates (the TUI).
 """
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -18,8 +20,14 @@ from langchain_core.messages.utils import count_tokens_approximately, trim_messa
 from assistant.assets import read_text
 from assistant.config import Settings
 from assistant.conversations import ConversationStore, Message, MessageStatus
-from assistant.errors import InputError
+from assistant.errors import AssistantError, InputError
 from assistant.llm import BackendChoice, explain_failure
+from assistant.memory.recall import MemoryContext
+
+if TYPE_CHECKING:
+    from assistant.memory.recall import Recall
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +35,14 @@ class UserMessageSaved:
     """The user's message is committed; the model has not been called yet."""
 
     message: Message
+
+
+@dataclass(frozen=True, slots=True)
+class MemoriesRecalled:
+    """The memories put into this turn's prompt (maybe none), or why there are none."""
+
+    context: MemoryContext
+    error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +59,7 @@ class ReplyFinished:
     message: Message
 
 
-TurnEvent = UserMessageSaved | ReplyToken | ReplyFinished
+TurnEvent = UserMessageSaved | MemoriesRecalled | ReplyToken | ReplyFinished
 
 
 def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
@@ -80,6 +96,7 @@ class ChatSession:
         model: any langchain-core chat model (streaming via ``astream``).
         choice: the backend and model in use; recorded on every reply.
         settings: token budgets and limits.
+        recall: chooses the memories of each turn; ``None``: no memories.
     """
 
     def __init__(
@@ -88,23 +105,44 @@ class ChatSession:
         model: BaseChatModel,
         choice: BackendChoice,
         settings: Settings,
+        recall: "Recall | None" = None,
     ) -> None:
         self.store = store
         self.model = model
         self.choice = choice
         self.settings = settings
+        self.recall = recall
         self._system_template = read_text("prompts/system.md")
 
     def check_message(self, text: str) -> str:
         """:func:`check_message` with this session's limit."""
         return check_message(text, self.settings.max_message_chars)
 
-    def build_prompt(self, thread_id: str) -> list[BaseMessage]:
-        """System prompt + as much recent history as fits ``history_tokens``.
+    def recall_memories(self, thread_id: str, text: str) -> MemoryContext:
+        """The memories for a turn of ``thread_id`` whose message is ``text``: none
+        in an incognito thread or without a recall. Blocking (embeds, reads the store).
+
+        Raises:
+            StorageError: the memory store cannot be read.
+        """
+        if self.recall is None or self.store.get_thread(thread_id).incognito:
+            return MemoryContext()
+        earlier = [m.content for m in self.store.messages(thread_id)[:-1] if m.content.strip()]
+        return self.recall.recall(text, earlier[-2:])
+
+    def build_prompt(
+        self, thread_id: str, memories: MemoryContext | None = None
+    ) -> list[BaseMessage]:
+        """System prompt (then the fenced memory block) + as much recent history as
+        fits ``history_tokens``.
 
         The latest message is always kept, even when it alone is over the budget.
+        The memory block comes after the system prompt's stable text, so a prompt
+        cache keyed on the prefix keeps working.
         """
-        system = SystemMessage(self._system_template.format(today=date.today().isoformat()))
+        stable = self._system_template.format(today=date.today().isoformat())
+        block = memories.block() if memories else ""
+        system = SystemMessage(f"{stable}\n\n{block}" if block else stable)
         history = to_langchain(self.store.messages(thread_id))
         if not history:
             return [system]
@@ -131,8 +169,11 @@ class ChatSession:
         the partial reply (otherwise that waits for garbage collection).
 
         Yields:
-            ``UserMessageSaved`` once, then ``ReplyToken`` per piece of the reply,
-            then ``ReplyFinished`` with the saved reply.
+            ``UserMessageSaved`` once, ``MemoriesRecalled`` once, then
+            ``ReplyToken`` per piece of the reply, then ``ReplyFinished`` with the
+            saved reply (its ``memories_used`` lists the recalled memories' keys).
+            A memory store that cannot be read costs the turn its memories, not
+            the reply (``MemoriesRecalled.error`` says why).
 
         Raises:
             InputError: the message was refused (nothing saved).
@@ -143,7 +184,16 @@ class ChatSession:
         """
         text = self.check_message(text)
         yield UserMessageSaved(self.store.add_message(thread_id, "user", text))
-        prompt = self.build_prompt(thread_id)
+        error = None
+        try:
+            # Embedding and the store are blocking: off the event loop.
+            memories = await asyncio.to_thread(self.recall_memories, thread_id, text)
+        except AssistantError as exc:
+            log.warning("recall failed: %s", exc)
+            memories, error = MemoryContext(), str(exc)
+        yield MemoriesRecalled(memories, error)
+        prompt = self.build_prompt(thread_id, memories)
+        used = memories.keys
         parts: list[str] = []
         try:
             async for chunk in self.model.astream(prompt):
@@ -151,18 +201,23 @@ class ChatSession:
                     parts.append(piece)
                     yield ReplyToken(piece)
         except (asyncio.CancelledError, GeneratorExit):
-            self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.")
+            self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.", used)
             raise
         except Exception as exc:
             failure = explain_failure(exc, self.choice)
-            self._save_reply(thread_id, parts, "error", str(failure))
+            self._save_reply(thread_id, parts, "error", str(failure), used)
             raise failure from exc
-        reply = self._save_reply(thread_id, parts, "complete", None)
+        reply = self._save_reply(thread_id, parts, "complete", None, used)
         assert reply is not None
         yield ReplyFinished(reply)
 
     def _save_reply(
-        self, thread_id: str, parts: list[str], status: MessageStatus, error: str | None
+        self,
+        thread_id: str,
+        parts: list[str],
+        status: MessageStatus,
+        error: str | None,
+        memories_used: list[str],
     ) -> Message | None:
         content = "".join(parts).strip()
         if status != "complete" and not content:
@@ -175,4 +230,5 @@ class ChatSession:
             error=error,
             backend=self.choice.backend,
             model=self.choice.model,
+            memories_used=memories_used,
         )

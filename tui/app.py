@@ -25,18 +25,20 @@ from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
 from tui.messages import BackendFailed, BackendReady
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
-from tui.widgets.chat import ChatLog, Composer, MessageView
+from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.llm import BackendChoice
+    from assistant.memory.memories import Memories
     from assistant.session import ChatSession
 
 log = logging.getLogger(__name__)
 
 BackendLoader = Callable[[Settings], "tuple[BackendChoice, BaseChatModel]"]
+MemoryLoader = Callable[[Settings], "Memories"]
 
 
 def load_backend(settings: Settings) -> "tuple[BackendChoice, BaseChatModel]":
@@ -58,6 +60,7 @@ class AssistantApp(App[None]):
         settings: the user's settings.
         store: the conversation database.
         backend_loader: chooses and loads the chat model (injected by tests).
+        memory_loader: opens the memory store; ``None``: no memories (tests).
     """
 
     CSS_PATH = "app.tcss"
@@ -75,15 +78,19 @@ class AssistantApp(App[None]):
         settings: Settings,
         store: ConversationStore,
         backend_loader: BackendLoader = load_backend,
+        memory_loader: MemoryLoader | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
         self.store = store
         self.backend_loader = backend_loader
+        self.memory_loader = memory_loader
         self.session: ChatSession | None = None  # set once the model is loaded
         self.backend_error: str | None = None
         self.thread_id: str | None = None
         self._reply_view: MessageView | None = None
+        self.memories: Memories | None = None  # set once the store is open
+        self.memory_error: str | None = None
 
     def compose(self) -> ComposeResult:
         # The first screen is complete in one pass: the latest conversation is open.
@@ -98,6 +105,10 @@ class AssistantApp(App[None]):
                 yield ChatLog(*ChatLog.views(messages), id="log")
                 yield Composer(id="composer", placeholder="Message (Enter sends)")
         yield Footer()
+
+    def on_unmount(self) -> None:
+        if self.memories is not None:
+            self.memories.close()
 
     def on_mount(self) -> None:
         self.query_one(ChatLog).scroll_end(animate=False)
@@ -119,7 +130,18 @@ class AssistantApp(App[None]):
             log.exception("loading the model failed")
             self.post_message(BackendFailed(f"Loading the model failed ({exc!r}); see the log."))
             return
-        self.post_message(BackendReady(ChatSession(self.store, model, choice, self.settings)))
+        recall = None
+        if self.memory_loader is not None:
+            try:
+                from assistant.memory.factory import build_recall
+
+                self.memories = self.memory_loader(self.settings)
+                recall = build_recall(self.settings, self.memories)
+            except AssistantError as exc:
+                self.memory_error = str(exc)
+                log.warning("memories are off: %s", exc)
+        session = ChatSession(self.store, model, choice, self.settings, recall)
+        self.post_message(BackendReady(session))
 
     @on(BackendReady)
     def _backend_ready(self, event: BackendReady) -> None:
@@ -129,6 +151,8 @@ class AssistantApp(App[None]):
         if choice.notice:
             title = "Using the embedded model" if choice.backend == "local" else "Ollama"
             self.notify(choice.notice, title=title, severity="warning", timeout=20)
+        if self.memory_error:
+            self.notify(self.memory_error, title="Memories are off", severity="warning", timeout=20)
         log.info("backend %s (%s)", choice.label, choice.reason)
 
     @on(BackendFailed)
@@ -239,7 +263,7 @@ class AssistantApp(App[None]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
-        from assistant.session import ReplyToken, UserMessageSaved
+        from assistant.session import MemoriesRecalled, ReplyToken, UserMessageSaved
 
         assert self.session is not None
         stream = Markdown.get_stream(view.markdown)
@@ -249,6 +273,12 @@ class AssistantApp(App[None]):
                 async for event in events:
                     if isinstance(event, UserMessageSaved):
                         await self.refresh_threads()
+                    elif isinstance(event, MemoriesRecalled):
+                        if event.error:
+                            self.notify(event.error, title="No memories this turn", timeout=10)
+                        used = event.context.memories
+                        if used and view.is_attached:
+                            await view.show_memories([m.key for m in used], [m.text for m in used])
                     elif isinstance(event, ReplyToken) and view.is_attached:
                         await stream.write(event.text)
                         chat.scroll_end(animate=False)
@@ -279,6 +309,18 @@ class AssistantApp(App[None]):
             if view is not None:
                 view.set_note(message)
             self.notify(message, title="The reply failed", severity="error", timeout=15)
+
+    @on(MemoriesUsed.Expanded)
+    def _memories_expanded(self, event: MemoriesUsed.Expanded) -> None:
+        """A saved reply's memories are looked up when first shown."""
+        widget = event.collapsible
+        if not isinstance(widget, MemoriesUsed) or widget.texts is not None:
+            return
+        texts = []
+        for key in widget.keys:
+            found = self.memories.get(key) if self.memories else None
+            texts.append(found.text if found else "(deleted since)")
+        widget.show(texts)
 
     # Command palette -------------------------------------------------------
 

@@ -9,7 +9,13 @@ from langgraph.store.base import IndexConfig
 from assistant.memory.store import ChromaStore
 
 if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
     from assistant.config import Settings
+    from assistant.conversations import ConversationStore
+    from assistant.memory.memories import Memories
+    from assistant.memory.recall import Recall
+    from assistant.memory.reflection import MemoryManager
 
 
 def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStore:
@@ -54,3 +60,30 @@ def fill_namespace(template: tuple[str, ...], **values: str) -> tuple[str, ...]:
                 f"Namespace label {label!r} (from {template}) must be non-empty and without '.'"
             )
     return namespace
+
+
+def open_memories(settings: Settings) -> Memories:
+    """The user's memories in the store the settings describe.
+
+    Raises:
+        EmbedderMismatchError, StorageError, ConfigError: as :func:`open_store`.
+    """
+    from assistant.memory.memories import Memories
+
+    return Memories(open_store(settings), memory_namespace(settings))
+
+
+def build_recall(settings: Settings, memories: Memories) -> Recall:
+    """Recall over ``memories`` with the settings' token budget."""
+    from assistant.memory.recall import Recall
+
+    return Recall(memories, budget_tokens=settings.recall_budget_tokens)
+
+
+def build_memory_manager(
+    model: BaseChatModel, memories: Memories, conversations: ConversationStore
+) -> MemoryManager:
+    """The memory manager that reflects with ``model`` on threads of ``conversations``."""
+    from assistant.memory.reflection import MemoryManager
+
+    return MemoryManager(model, memories, conversations)

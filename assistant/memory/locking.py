@@ -37,6 +37,10 @@ class ProcessLock:
         self._generation = directory / "assistant.generation"
         self.seen = self._read()
 
+    def peek(self) -> str:
+        """The generation token now in the file (without taking the lock)."""
+        return self._read()
+
     def _read(self) -> str:
         try:
             return self._generation.read_text()

@@ -57,6 +57,12 @@ class Memories:
         self.store = store
         self.namespace = tuple(namespace)
 
+    def close(self) -> None:
+        """Close the store, if it has anything to close."""
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
     def namespace_of(self, kind: MemoryKind) -> tuple[str, ...]:
         """The namespace that holds memories of ``kind``."""
         return (*self.namespace, kind)
@@ -94,6 +100,13 @@ class Memories:
     ) -> list[StoredMemory]:
         """Memories of ``kind`` in storage order (active or not)."""
         items = self.store.search(self.namespace_of(kind), limit=limit, offset=offset)
+        return [self._read(item) for item in items]
+
+    def pinned(self, kind: MemoryKind) -> list[StoredMemory]:
+        """Pinned memories of ``kind`` (reads the whole namespace)."""
+        items = self.store.search(
+            self.namespace_of(kind), filter={"pinned": True}, limit=LISTING_LIMIT
+        )
         return [self._read(item) for item in items]
 
     def similar(

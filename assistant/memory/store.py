@@ -128,6 +128,7 @@ class ChromaStore(BaseStore):
         self._sync = ProcessLock(directory) if directory is not None else None
         self._client: Any = None
         self._spaces_cache: dict[tuple[str, ...], NamespaceCollections] | None = None
+        self._writes = 0
         self._configure(index, embedder_name)
         with self._guard(writes=False):
             self._open_manifest(check_embedder)
@@ -198,6 +199,16 @@ class ChromaStore(BaseStore):
     def embedder(self) -> tuple[str, int]:
         """The embedder's name and dimension recorded with this store."""
         return self._embedder, (self._dims if self.index_config else 0)
+
+    @property
+    def change_token(self) -> object | None:
+        """A value that changes whenever this store's content may have changed: by a
+        write of this process or, for an embedded store, of another one (its
+        generation file). ``None`` on a server, where other clients' writes are not
+        seen: callers must not cache then."""
+        if self._sync is None:
+            return None
+        return (self._writes, self._sync.peek())
 
     def close(self) -> None:
         """Release Chroma's client (its files stay as they are)."""
@@ -490,6 +501,7 @@ class ChromaStore(BaseStore):
         self, puts: dict[tuple[tuple[str, ...], str], PutOp], encoded: dict[Any, str]
     ) -> None:
         vectors = dict(zip(puts, self._embed(list(puts.values())), strict=True))
+        self._writes += 1
         by_space: dict[tuple[str, ...], list[PutOp]] = {}
         for (namespace, _), op in puts.items():
             by_space.setdefault(namespace, []).append(op)

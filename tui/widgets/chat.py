@@ -7,9 +7,32 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message as TextualMessage
 from textual.widget import Widget
-from textual.widgets import Label, Markdown, Static, TextArea
+from textual.widgets import Collapsible, Label, Markdown, Static, TextArea
 
 from assistant.conversations import Message
+
+
+class MemoriesUsed(Collapsible):
+    """Under a reply: "3 memories used", expanding to their texts.
+
+    ``texts`` is ``None`` for a saved reply until the app looks them up by ``keys``.
+    """
+
+    def __init__(self, keys: list[str], texts: list[str] | None = None) -> None:
+        count = len(keys)
+        title = f"{count} {'memory' if count == 1 else 'memories'} used"
+        super().__init__(Static("", classes="memory-texts", markup=False), title=title)
+        self.keys = keys
+        self.texts = texts
+
+    def on_mount(self) -> None:
+        if self.texts is not None:
+            self.show(self.texts)
+
+    def show(self, texts: list[str]) -> None:
+        """Fill in the texts of the memories."""
+        self.texts = texts
+        self.query_one(".memory-texts", Static).update("\n".join(f"• {t}" for t in texts))
 
 
 class MessageView(Vertical):
@@ -22,6 +45,7 @@ class MessageView(Vertical):
         author: str | None = None,
         note: str | None = None,
         note_kind: str = "error",
+        memory_keys: tuple[str, ...] = (),
     ) -> None:
         super().__init__(classes=f"message {role}")
         self.role = role
@@ -29,6 +53,7 @@ class MessageView(Vertical):
         self.author = author or ("You" if role == "user" else "Assistant")
         self.note = note
         self.note_kind = note_kind
+        self.memory_keys = memory_keys
 
     def compose(self) -> ComposeResult:
         yield Label(self.author, classes="author", markup=False)
@@ -38,6 +63,14 @@ class MessageView(Vertical):
             yield Markdown(self.content, classes="body")
         visible = " visible" if self.note else ""
         yield Label(self.note or "", classes=f"note {self.note_kind}{visible}", markup=False)
+        if self.memory_keys:
+            yield MemoriesUsed(list(self.memory_keys))
+
+    async def show_memories(self, keys: list[str], texts: list[str]) -> None:
+        """Show the memories a reply used (replacing any shown)."""
+        await self.query(MemoriesUsed).remove()
+        if keys:
+            await self.mount(MemoriesUsed(keys, texts))
 
     @property
     def markdown(self) -> Markdown:
@@ -56,7 +89,7 @@ class MessageView(Vertical):
         author = f"Assistant · {message.model}" if message.role == "assistant" else None
         note = None if message.status == "complete" else message.error or message.status
         kind = "stopped" if message.status == "cancelled" else "error"
-        return cls(message.role, message.content, author, note, kind)
+        return cls(message.role, message.content, author, note, kind, message.memories_used)
 
 
 class Composer(TextArea):
