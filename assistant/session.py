@@ -11,7 +11,6 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -22,10 +21,7 @@ from assistant.config import Settings
 from assistant.conversations import ConversationStore, Message, MessageStatus
 from assistant.errors import AssistantError, InputError
 from assistant.llm import BackendChoice, explain_failure
-from assistant.memory.recall import MemoryContext
-
-if TYPE_CHECKING:
-    from assistant.memory.recall import Recall
+from assistant.memory.recall import MemoryContext, Recall
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +101,7 @@ class ChatSession:
         model: BaseChatModel,
         choice: BackendChoice,
         settings: Settings,
-        recall: "Recall | None" = None,
+        recall: Recall | None = None,
     ) -> None:
         self.store = store
         self.model = model
