@@ -314,13 +314,17 @@ class AssistantApp(App[None]):
     def _memories_expanded(self, event: MemoriesUsed.Expanded) -> None:
         """A saved reply's memories are looked up when first shown."""
         widget = event.collapsible
-        if not isinstance(widget, MemoriesUsed) or widget.texts is not None:
-            return
+        if isinstance(widget, MemoriesUsed) and widget.texts is None:
+            self.look_up_memories(widget)
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def look_up_memories(self, widget: MemoriesUsed) -> None:
+        """Read the texts of a reply's memories (Chroma blocks: off the event loop)."""
         texts = []
         for key in widget.keys:
             found = self.memories.get(key) if self.memories else None
             texts.append(found.text if found else "(deleted since)")
-        widget.show(texts)
+        self.call_from_thread(widget.show, texts)
 
     # Command palette -------------------------------------------------------
 

@@ -134,3 +134,23 @@ class Memories:
                 found.append(stored)
         found.sort(key=lambda s: s.score or 0.0, reverse=True)
         return found[:limit]
+
+    def nearest(
+        self,
+        queries: Iterable[str],
+        kinds: Sequence[MemoryKind] = KINDS,
+        *,
+        limit: int = 8,
+        min_score: float = 0.0,
+    ) -> list[StoredMemory]:
+        """Active memories near any of ``queries``: :meth:`similar` for each query
+        (``limit`` each), at least ``min_score``, each memory once with its best
+        score, best first."""
+        best: dict[str, StoredMemory] = {}
+        for query in queries:
+            for found in self.similar(query, kinds, limit=limit):
+                score = found.score or 0.0
+                held = best.get(found.key)
+                if score >= min_score and (held is None or score > (held.score or 0.0)):
+                    best[found.key] = found
+        return sorted(best.values(), key=lambda s: s.score or 0.0, reverse=True)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 from functools import cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -41,7 +41,7 @@ MAX_MEMORY_CHARS = 160
 
 Line = Annotated[str, Field(min_length=1, max_length=MAX_MEMORY_CHARS)]
 Action = Literal["none", "create", "update", "supersede", "delete"]
-ACTIONS: tuple[Action, ...] = ("none", "create", "update", "supersede", "delete")
+ACTIONS: tuple[Action, ...] = get_args(Action)
 
 
 class _Draft(BaseModel):
@@ -128,20 +128,16 @@ def known_id(index: int) -> str:
 
 
 def _drafts_schema() -> list[dict[str, Any]]:
-    def text() -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "maxLength": MAX_MEMORY_CHARS}
-
-    def obj(kind: str, *fields: str) -> dict[str, Any]:
-        properties: dict[str, Any] = {"kind": {"const": kind}}
-        properties |= {name: text() for name in fields}
-        return {"type": "object", "properties": properties, "required": list(properties)}
-
-    return [
-        obj("semantic", "fact"),
-        obj("procedural", "rule"),
-        obj("episodic", "situation", "action", "outcome", "lesson"),
-        {"type": "null"},
-    ]
+    """Each draft model as a flat object (its kind a ``const``, its texts bounded),
+    then ``null``: what the grammar lets the model write as a sentence's memory."""
+    text = {"type": "string", "minLength": 1, "maxLength": MAX_MEMORY_CHARS}
+    objects = []
+    for draft in get_args(AnyDraft):
+        fields = [name for name in draft.model_fields if name != "kind"]
+        (kind,) = get_args(draft.model_fields["kind"].annotation)
+        properties = {"kind": {"const": kind}, **dict.fromkeys(fields, text)}
+        objects.append({"type": "object", "properties": properties, "required": list(properties)})
+    return [*objects, {"type": "null"}]
 
 
 def output_schema(sentences: int, known: int) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from typing import Literal
 from langchain_core.messages.utils import count_tokens_approximately
 
 from assistant.memory.memories import Memories, StoredMemory
-from assistant.memory.schemas import MemoryKind
+from assistant.memory.schemas import KINDS, MemoryKind
 
 Reason = Literal["pinned", "procedural", "similar"]
 
@@ -126,18 +126,17 @@ class Recall:
         with self._lock:
             if token is not None and self._always is not None and self._always[0] == token:
                 return self._always[1]
-        pinned = [
+        chosen: list[tuple[Reason, StoredMemory]] = [
             ("pinned", s)
-            for kind in ("semantic", "episodic", "procedural")
-            for s in self.memories.pinned(kind)  # type: ignore[arg-type]
+            for kind in KINDS
+            for s in self.memories.pinned(kind)
             if s.memory.active and not s.memory.muted
         ]
-        rules = [
+        chosen += [
             ("procedural", s)
             for s in self.memories.listing("procedural")
             if s.memory.active and not s.memory.muted and not s.memory.pinned
         ]
-        chosen: list[tuple[Reason, StoredMemory]] = [*pinned, *rules]  # type: ignore[list-item]
         if token is not None:
             with self._lock:
                 self._always = (token, chosen)
@@ -158,18 +157,13 @@ class Recall:
             StorageError: the store cannot be read.
         """
         candidates: list[tuple[Reason, StoredMemory]] = list(self.always())
-        similar: dict[str, StoredMemory] = {}
         queries = [query]
         if recent:
             queries.append(" ".join(recent[-2:])[-1000:])
-        for text in queries:
-            for found in self.memories.similar(text, ("semantic", "episodic"), limit=self.limit):
-                score = found.score or 0.0
-                if score < self.min_score or found.memory.muted:
-                    continue
-                if found.key not in similar or score > (similar[found.key].score or 0.0):
-                    similar[found.key] = found
-        ranked = sorted(similar.values(), key=lambda s: s.score or 0.0, reverse=True)
+        ranked = self.memories.nearest(
+            queries, ("semantic", "episodic"), limit=self.limit, min_score=self.min_score
+        )
+        ranked = [s for s in ranked if not s.memory.muted]
         candidates += [("similar", s) for s in ranked]
         chosen: list[RecalledMemory] = []
         seen: set[str] = set()

@@ -331,14 +331,11 @@ class MemoryManager:
 
     def _related(self, batch: Sequence[Sentence]) -> list[StoredMemory]:
         """Known active memories nearest to the sentences, best first."""
-        best: dict[str, StoredMemory] = {}
-        for sentence in batch:
-            for found in self.memories.similar(sentence.text, limit=self.related_per_sentence):
-                if (found.score or 0.0) < self.min_related_score:
-                    continue
-                if found.key not in best or (found.score or 0) > (best[found.key].score or 0):
-                    best[found.key] = found
-        ranked = sorted(best.values(), key=lambda s: s.score or 0.0, reverse=True)
+        ranked = self.memories.nearest(
+            (s.text for s in batch),
+            limit=self.related_per_sentence,
+            min_score=self.min_related_score,
+        )
         return ranked[: self.max_related]
 
     def _ask(
