@@ -103,17 +103,32 @@ def chat(
         str | None, typer.Option("--thread", "-t", help="Continue this conversation (id).")
     ] = None,
     new: Annotated[bool, typer.Option("--new", "-n", help="Start a new conversation.")] = False,
+    incognito: Annotated[
+        bool,
+        typer.Option(
+            "--incognito", help="Make the conversation private: nothing remembered or recalled."
+        ),
+    ] = False,
 ) -> None:
-    """Send one message and stream the reply to stdout (default: the latest conversation)."""
-    from assistant.headless import run_chat
+    """Send one message and stream the reply to stdout (default: the latest conversation).
+
+    A message such as "/remember TEXT" or "/reflect" runs that command instead.
+    """
+    from assistant.commands import Command, parse_command
+    from assistant.headless import run_chat, run_command
 
     if thread and new:
         raise InputError("Give either --thread or --new, not both.")
     if text == "-":
         text = sys.stdin.read()
     settings: Settings = ctx.obj.settings
+    parsed = parse_command(text)
+    if isinstance(parsed, Command):
+        for line in run_command(settings, parsed, thread):
+            typer.echo(line)
+        return
     try:
-        asyncio.run(run_chat(settings, text, thread_id=thread, new=new))
+        asyncio.run(run_chat(settings, parsed, thread_id=thread, new=new, incognito=incognito))
     except KeyboardInterrupt:
         typer.echo("\nStopped. Your message and the partial reply are saved.", err=True)
         raise typer.Exit(130) from None

@@ -355,10 +355,21 @@ class ConversationStore:
             )
 
     def set_incognito(self, thread_id: str, incognito: bool) -> Thread:
-        """Mark a thread private (nothing remembered, nothing recalled) or not."""
+        """Mark a thread private (nothing remembered, nothing recalled) or not.
+
+        Leaving incognito moves the reflection cursor past every message so far:
+        what was said in private is never reflected on, not even later.
+        """
         thread = self.get_thread(thread_id)
         with self._transaction() as db:
             db.execute("UPDATE threads SET incognito = ? WHERE id = ?", (int(incognito), thread.id))
+            if thread.incognito and not incognito:
+                db.execute(
+                    "UPDATE threads SET reflected_through = MAX(reflected_through,"
+                    " (SELECT COALESCE(MAX(id), 0) FROM messages WHERE thread_id = ?))"
+                    " WHERE id = ?",
+                    (thread.id, thread.id),
+                )
         return self.get_thread(thread.id)
 
     # Reflection ------------------------------------------------------------

@@ -8,9 +8,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from assistant import __version__
+from assistant.commands import Command, command_help
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.llm import choose_backend, load_chat_model
 from assistant.llm.local import resolve_model_path
 from assistant.llm.ollama import probe
@@ -32,12 +33,18 @@ LIBRARIES = (
 
 
 async def run_chat(
-    settings: Settings, text: str, *, thread_id: str | None = None, new: bool = False
+    settings: Settings,
+    text: str,
+    *,
+    thread_id: str | None = None,
+    new: bool = False,
+    incognito: bool = False,
 ) -> str:
     """Send ``text`` and write the reply to stdout as it streams.
 
     The conversation is ``thread_id``, a new one with ``new``, else the most recent
-    one (a new one when there is none). Notices go to stderr.
+    one (a new one when there is none); ``incognito`` makes it private first.
+    Notices go to stderr.
 
     Returns:
         The id of the thread the message went to.
@@ -62,6 +69,8 @@ async def run_chat(
     if thread is None:
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
         thread = latest or store.create_thread()
+    if incognito and not thread.incognito:
+        thread = store.set_incognito(thread.id, True)
     async with aclosing(session.send(thread.id, text)) as events:
         async for event in events:
             if isinstance(event, ReplyToken):
@@ -69,6 +78,38 @@ async def run_chat(
                 sys.stdout.flush()
     sys.stdout.write("\n")
     return thread.id
+
+
+def run_command(settings: Settings, command: Command, thread_id: str | None) -> list[str]:
+    """A slash command given to ``assistant chat``: ``/remember`` and ``/reflect`` run
+    (no chat model is loaded for ``/remember``); the others say what to use instead.
+
+    Returns:
+        Lines to print.
+
+    Raises:
+        AssistantError: as :func:`run_reflect`, or bad input to ``/remember``.
+    """
+    from assistant.memory.editing import remember
+    from assistant.memory.factory import open_memories
+
+    if command.name == "help":
+        return command_help().splitlines()
+    if command.name == "reflect":
+        return run_reflect(settings, thread_id)
+    if command.name == "remember":
+        memories = open_memories(settings)
+        try:
+            done = remember(memories, command.argument, thread_id=thread_id)
+        finally:
+            memories.close()
+        verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
+        return [f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]"]
+    hint = {
+        "forget": "/forget asks before it deletes: use it in the TUI (`assistant`).",
+        "incognito": "Use `assistant chat --incognito TEXT` to make a conversation private.",
+    }
+    raise InputError(hint[command.name])
 
 
 def run_reflect(settings: Settings, thread_id: str | None) -> list[str]:

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown, Static
 from textual.worker import Worker, WorkerState
 
+from assistant.commands import Command, command_help, parse_command
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
     from assistant.llm import BackendChoice
-    from assistant.memory.memories import Memories
+    from assistant.memory.memories import Memories, StoredMemory
     from assistant.session import ChatSession
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class AssistantApp(App[None]):
         Binding("ctrl+n", "new_thread", "New", priority=True),
         Binding("f2", "rename_thread", "Rename"),
         Binding("f8", "delete_thread", "Delete"),
+        Binding("f4", "toggle_incognito", "Incognito"),
         Binding("escape", "stop_reply", "Stop reply"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -91,6 +93,7 @@ class AssistantApp(App[None]):
         self._reply_view: MessageView | None = None
         self.memories: Memories | None = None  # set once the store is open
         self.memory_error: str | None = None
+        self.new_thread_incognito = False  # for the conversation not saved yet
 
     def compose(self) -> ComposeResult:
         # The first screen is complete in one pass: the latest conversation is open.
@@ -168,6 +171,10 @@ class AssistantApp(App[None]):
         choice = self.session.choice
         quality = " (demo quality)" if choice.demo_quality else ""
         text = f"● {choice.label}{quality}"
+        if self.incognito:
+            text = f"{text}   incognito: nothing remembered"
+        if not activity and self._reflecting:
+            activity = "reflecting…"
         self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
 
     # Conversations ---------------------------------------------------------
@@ -175,9 +182,11 @@ class AssistantApp(App[None]):
     async def open_thread(self, thread_id: str | None) -> None:
         """Show ``thread_id`` (or an empty new conversation) and highlight it in the sidebar."""
         self.thread_id = thread_id
+        self.new_thread_incognito = False
         messages = self.store.messages(thread_id) if thread_id else []
         await self.query_one(ChatLog).show(messages)
         self.query_one(ThreadList).highlight(thread_id)
+        self._set_status()
 
     async def refresh_threads(self) -> None:
         await self.query_one(ThreadList).show(self.store.list_threads(), self.thread_id)
@@ -238,7 +247,16 @@ class AssistantApp(App[None]):
 
     @on(Composer.Submitted)
     async def send(self, event: Composer.Submitted) -> None:
-        """Send the composer's text in the current conversation."""
+        """Send the composer's text in the current conversation, or run its command."""
+        try:
+            parsed = parse_command(event.text)
+        except AssistantError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if isinstance(parsed, Command):
+            if await self.run_command(parsed):
+                self.query_one(Composer).clear()
+            return
         if self.session is None:
             problem = self.backend_error or "The model is still loading."
             self.notify(f"{problem} Your text stays in the box.", severity="warning")
@@ -246,10 +264,12 @@ class AssistantApp(App[None]):
         if self._replying:
             self.notify("Wait for the reply to finish, or press Esc to stop it.")
             return
+        if self._reflecting:
+            self.notify("Reflecting on the conversation with the model; send again in a moment.")
+            return
         try:
-            text = self.session.check_message(event.text)
-            if self.thread_id is None:
-                self.thread_id = self.store.create_thread().id
+            text = self.session.check_message(parsed)
+            self._save_new_thread()
         except AssistantError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -259,7 +279,21 @@ class AssistantApp(App[None]):
         author = f"Assistant · {self.session.choice.model}"
         self._reply_view = await chat.add(MessageView("assistant", author=author))
         self._set_status("writing…")
+        assert self.thread_id is not None
         self.stream_reply(self.thread_id, text, self._reply_view)
+
+    def _save_new_thread(self) -> str:
+        """The current thread's id, saving the new conversation first if need be.
+
+        Raises:
+            StorageError: the database cannot be written.
+        """
+        if self.thread_id is None:
+            thread = self.store.create_thread()
+            if self.new_thread_incognito:
+                self.store.set_incognito(thread.id, True)
+            self.thread_id, self.new_thread_incognito = thread.id, False
+        return self.thread_id
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
@@ -291,6 +325,12 @@ class AssistantApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group in ("memories", "reflection") and event.state == WorkerState.ERROR:
+            log.error("%s failed", event.worker.name, exc_info=event.worker.error)
+            message = f"Unexpected error: {event.worker.error!r}. Details are in the log."
+            self.notify(message, title="Memories", severity="error", timeout=15)
+            self._set_status()
+            return
         if event.worker.group != "reply" or not event.worker.is_finished:
             return
         view, self._reply_view = self._reply_view, None
@@ -326,6 +366,156 @@ class AssistantApp(App[None]):
             texts.append(found.text if found else "(deleted since)")
         self.call_from_thread(widget.show, texts)
 
+    # Slash commands and incognito ----------------------------------------
+
+    async def run_command(self, command: Command) -> bool:
+        """Run a slash command typed in the composer; ``False``: it could not start
+        (the text stays in the box)."""
+        if command.name == "help":
+            self.notify(command_help(), title="Commands", timeout=20)
+        elif command.name == "incognito":
+            self.action_toggle_incognito()
+        elif self.memories is None:
+            problem = self.memory_error or "The memory store is still opening."
+            self.notify(problem, title="Memories are off", severity="warning")
+            return False
+        elif command.name == "remember":
+            self.remember_memory(command.argument, self.thread_id)
+        elif command.name == "forget":
+            self.find_memories_to_forget(command.argument)
+        elif command.name == "reflect":
+            return self.action_reflect()
+        return True
+
+    @property
+    def incognito(self) -> bool:
+        """Whether the conversation on screen is private."""
+        if self.thread_id is None:
+            return self.new_thread_incognito
+        return self.store.get_thread(self.thread_id).incognito
+
+    def action_toggle_incognito(self) -> None:
+        """Make the conversation on screen private (nothing in it remembered, no
+        memories recalled into it), or not."""
+        private = not self.incognito
+        try:
+            if self.thread_id is None:
+                self.new_thread_incognito = private
+            else:
+                self.store.set_incognito(self.thread_id, private)
+        except AssistantError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if private:
+            self.notify(
+                "Nothing said here is remembered, and no memories are recalled into it.",
+                title="Incognito",
+            )
+        else:
+            self.notify(
+                "Memories are recalled again; what was said in private stays forgotten.",
+                title="Incognito off",
+            )
+        self._set_status()
+        self.call_later(self.refresh_threads)
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def remember_memory(self, text: str, thread_id: str | None) -> None:
+        """``/remember``: save a memory now (embedding blocks: a thread worker)."""
+        from assistant.memory.editing import remember
+
+        assert self.memories is not None
+        try:
+            done = remember(self.memories, text, thread_id=thread_id)
+        except AssistantError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        kind = {"semantic": "fact", "episodic": "experience", "procedural": "rule"}
+        title = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
+        self.call_from_thread(
+            self.notify,
+            f"{done.memory.render()} ({kind[done.memory.kind]})",
+            title=title[done.status],
+        )
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def find_memories_to_forget(self, text: str) -> None:
+        """``/forget``: find the matching memories, then ask before deleting them."""
+        from assistant.memory.editing import find_to_forget
+
+        assert self.memories is not None
+        try:
+            found = find_to_forget(self.memories, text)
+        except AssistantError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        if not found:
+            self.call_from_thread(self.notify, f"No memory matches “{text}”.")
+            return
+        self.call_from_thread(self._confirm_forget, found)
+
+    def _confirm_forget(self, found: "list[StoredMemory]") -> None:
+        lines = [f"• {m.text}{'' if m.memory.active else '  (old version)'}" for m in found]
+        noun = "this memory" if len(found) == 1 else f"these {len(found)} memories"
+        question = f"Forget {noun} for good?\n\n" + "\n".join(lines)
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.forget_memories([m.key for m in found])
+
+        self.push_screen(ConfirmScreen(question, confirm="Forget"), answered)
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def forget_memories(self, keys: list[str]) -> None:
+        assert self.memories is not None
+        try:
+            deleted = self.memories.delete(keys)
+        except AssistantError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        noun = "memory" if deleted == 1 else "memories"
+        self.call_from_thread(self.notify, f"Forgot {deleted} {noun}.", title="Forgotten")
+
+    @property
+    def _reflecting(self) -> bool:
+        return any(w.group == "reflection" and w.is_running for w in self.workers)
+
+    def action_reflect(self) -> bool:
+        """Reflect on the conversation on screen now; ``False`` if it cannot start."""
+        if self.session is None or self.memories is None:
+            problem = self.backend_error or self.memory_error or "The model is still loading."
+            self.notify(problem, title="Cannot reflect", severity="warning")
+            return False
+        if self.thread_id is None:
+            self.notify("Nothing to reflect on yet: this conversation is empty.")
+            return True
+        if self._replying or self._reflecting:
+            self.notify("The model is busy; reflect when the reply has finished.")
+            return False
+        self.reflect_thread(self.thread_id)
+        self._set_status("reflecting…")
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reflection")
+    def reflect_thread(self, thread_id: str) -> None:
+        """Reflection calls the model and the store: a thread worker, off the UI loop."""
+        from assistant.memory.factory import build_memory_manager
+
+        assert self.session is not None and self.memories is not None
+        manager = build_memory_manager(self.session.model, self.memories, self.store)
+        try:
+            result = manager.reflect(thread_id)
+        except AssistantError as exc:
+            self.call_from_thread(
+                self.notify, str(exc), title="Reflection failed", severity="error"
+            )
+        else:
+            severity = "error" if result.status == "failed" else "information"
+            summary = result.summary if result.status != "nothing" else "nothing new to reflect on"
+            self.call_from_thread(self.notify, summary, title="Reflection", severity=severity)
+        finally:
+            self.call_from_thread(self._set_status)
+
     # Command palette -------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -336,6 +526,10 @@ class AssistantApp(App[None]):
             "Delete conversation", "Delete this one (asks first)", self.action_delete_thread
         )
         yield SystemCommand("Stop reply", "Stop the reply being written", self.action_stop_reply)
+        yield SystemCommand(
+            "Incognito", "Make this conversation private, or not", self.action_toggle_incognito
+        )
+        yield SystemCommand("Reflect", "Reflect on this conversation now", self.action_reflect)
         yield SystemCommand("Backend", "Which model answers, and why", self._show_backend)
 
     def _show_backend(self) -> None:

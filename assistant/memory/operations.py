@@ -237,6 +237,23 @@ def self_disclosure(sentence: str) -> str | None:
     return text if text[-1] in ".!" else f"{text}."
 
 
+#: How a sentence in the first person starts.
+_FIRST_PERSON = ("i ", "i'm ", "i've ", "i'd ", "i'll ", "my ", "we ", "our ", "we're ")
+
+
+def first_person(text: str) -> bool:
+    """Whether ``text`` starts in the first person ("I ...", "My ...", "We ...")."""
+    return text.strip().lower().startswith(_FIRST_PERSON)
+
+
+def users_statement(text: str) -> str:
+    """A first-person fact kept in the user's own words, attributed to them
+    ("I'm a nurse" -> 'The user said: "I'm a nurse."'), so that a prompt never
+    shows a bare "I" that the model could take for itself."""
+    text = text.strip()
+    return f'The user said: "{text if text[-1] in ".!?" else f"{text}."}"'
+
+
 def first_sentence(text: str) -> str:
     """The first sentence of ``text``: a memory states one thing (and small models
     that loop repeat themselves after it)."""

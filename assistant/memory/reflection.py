@@ -26,11 +26,10 @@ values again: no second model call and no duplicates.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -38,6 +37,15 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.store.base import BaseStore, PutOp
 
 from assistant.conversations import ConversationStore, Message
+from assistant.memory.changes import Change, ChangeOp, Plan, ReflectionFailed, ReflectionResult
+from assistant.memory.consolidation import (
+    MERGE_THRESHOLD,
+    find_twin,
+    merge,
+    near_duplicate,
+    same_text,
+    shares_content,
+)
 from assistant.memory.memories import Memories, StoredMemory, new_key
 from assistant.memory.operations import (
     AnyDraft,
@@ -47,7 +55,7 @@ from assistant.memory.operations import (
     OutputError,
     RuleDraft,
     behaviour_request,
-    content_stems,
+    first_person,
     first_sentence,
     grounding,
     output_schema,
@@ -55,16 +63,12 @@ from assistant.memory.operations import (
     self_disclosure,
     split_sentences,
     unsupported_names,
+    users_statement,
 )
 from assistant.memory.prompting import reflection_messages
-from assistant.memory.schemas import AnyMemory, MemoryKind, Provenance, from_value, utcnow
+from assistant.memory.schemas import AnyMemory, Provenance, from_value, utcnow
 
 log = logging.getLogger(__name__)
-
-ChangeOp = Literal["create", "update", "supersede", "delete"]
-
-#: Words that start a sentence in the first person.
-_FIRST_PERSON = ("i ", "i'm ", "i've ", "i'd ", "i'll ", "my ", "we ", "our ", "we're ")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,98 +77,6 @@ class Sentence:
 
     message_id: int
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One resolved write, as journaled: the whole new value and the one it replaces.
-
-    ``op`` is ``create`` (a new memory), ``update`` (same key, new content),
-    ``supersede`` (the old memory, now invalid, pointing at its successor, which is
-    a ``create`` of its own) or ``delete`` (the model retired it: ``invalid_at``).
-    """
-
-    op: ChangeOp
-    kind: MemoryKind
-    key: str
-    value: dict[str, Any]
-    before: dict[str, Any] | None = None
-    evidence: str = ""
-
-    @property
-    def text(self) -> str:
-        return str(self.value.get("text", ""))
-
-
-@dataclass
-class Plan:
-    """What one reflection decided: changes to write and judgements dropped (with why)."""
-
-    changes: list[Change] = field(default_factory=list)
-    dropped: list[dict[str, str]] = field(default_factory=list)
-    raw_outputs: list[str] = field(default_factory=list)
-    model_calls: int = 0
-    tokens: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps({"changes": [asdict(c) for c in self.changes], "dropped": self.dropped})
-
-    @staticmethod
-    def changes_from_json(text: str | None) -> list[Change]:
-        data = json.loads(text or "{}")
-        return [Change(**c) for c in data.get("changes", [])]
-
-
-@dataclass(frozen=True, slots=True)
-class ReflectionResult:
-    """How a reflection went.
-
-    ``status``: ``applied`` (changes written, cursor advanced; maybe no changes),
-    ``nothing`` (no new messages), ``incognito`` (the thread is private; its
-    cursor moved on, nothing remembered) or ``failed`` (``error`` says why; the
-    store and the cursor are untouched).
-    """
-
-    thread_id: str | None
-    status: Literal["applied", "nothing", "incognito", "failed"]
-    changes: tuple[Change, ...] = ()
-    model_calls: int = 0
-    tokens: int = 0
-    error: str | None = None
-    recovered: bool = False
-    """A journaled reflection interrupted before its end was completed first."""
-
-    def count(self, op: ChangeOp) -> int:
-        return sum(1 for c in self.changes if c.op == op)
-
-    @property
-    def summary(self) -> str:
-        """One line for people: "learned 2, updated 1", "nothing new", "failed: ..."."""
-        if self.status == "failed":
-            return f"failed: {self.error}"
-        if self.status == "incognito":
-            return "incognito: nothing remembered"
-        parts = [
-            f"{verb} {n}"
-            for verb, n in (
-                ("learned", self.count("create") - self.count("supersede")),
-                ("updated", self.count("update")),
-                ("replaced", self.count("supersede")),
-                ("retired", self.count("delete")),
-            )
-            if n
-        ]
-        return ", ".join(parts) or "nothing new"
-
-
-class ReflectionFailed(Exception):
-    """The model gave no valid answer within the attempts (or could not be called)."""
-
-    def __init__(self, error: str, raw_output: str | None, model_calls: int, tokens: int):
-        super().__init__(error)
-        self.raw_output = raw_output
-        self.model_calls = model_calls
-        self.tokens = tokens
 
 
 class MemoryManager:
@@ -186,7 +98,7 @@ class MemoryManager:
         related_per_sentence: int = 3,
         max_related: int = 8,
         min_related_score: float = 0.2,
-        merge_threshold: float = 0.9,
+        merge_threshold: float = MERGE_THRESHOLD,
         min_grounding: float = 0.6,
     ) -> None:
         if max_attempts < 1 or max_sentences < 1:
@@ -402,7 +314,7 @@ class MemoryManager:
         if target is not None and target.key in claimed:
             target = None
         if action == "delete" and (
-            target is None or not _shares_content(sentence.text, target.text)
+            target is None or not shares_content(sentence.text, target.text)
         ):
             if draft is None:
                 return drop("delete without a known memory the sentence is about")
@@ -428,12 +340,15 @@ class MemoryManager:
             source="reflection", thread_id=thread_id, message_ids=(sentence.message_id,)
         )
         memory = draft.build(provenance)
-        if _duplicate(memory, plan.changes):
+        written = [c.text for c in plan.changes if c.op != "delete" and c.kind == memory.kind]
+        if near_duplicate(memory.render(), written):
             return drop("said twice in this reflection")
         if (action in ("update", "supersede") and target is None) or action == "create":
-            target = self._twin(memory, claimed)
+            target = find_twin(
+                self.memories, memory, threshold=self.merge_threshold, exclude=claimed
+            )
             if target is not None:
-                if _same_text(target.text, memory.render()):
+                if same_text(target.text, memory.render()):
                     return drop("already known")
                 action = "update"
             else:
@@ -441,7 +356,7 @@ class MemoryManager:
         assert target is not None or action == "create"
         if action == "update" and target is not None and target.kind == memory.kind:
             claimed.add(target.key)
-            merged = _merge(target.memory, memory, now)
+            merged = merge(target.memory, memory, now)
             return self._add(plan, "update", target.key, merged, target, sentence)
         key = new_key()
         if target is not None:  # supersede (or an update across kinds)
@@ -452,14 +367,6 @@ class MemoryManager:
             self._add(plan, "supersede", target.key, old, target, sentence)
         memory = memory.model_copy(update={"created_at": now, "updated_at": now, "valid_from": now})
         self._add(plan, "create", key, memory, None, sentence)
-
-    def _twin(self, memory: AnyMemory, claimed: set[str]) -> StoredMemory | None:
-        """The known active memory of the same kind this one repeats, if any."""
-        for found in self.memories.similar(memory.render(), [memory.kind], limit=1):
-            near = (found.score or 0.0) >= self.merge_threshold
-            if found.key not in claimed and (near or _same_text(found.text, memory.render())):
-                return found
-        return None
 
     def _ungrounded(
         self,
@@ -579,46 +486,8 @@ def _normalise(draft: AnyDraft, request: str | None) -> AnyDraft:
         draft = FactDraft(kind="semantic", fact=first_sentence(draft.fact))
     elif isinstance(draft, RuleDraft):
         draft = RuleDraft(kind="procedural", rule=first_sentence(draft.rule))
-    first_person = draft.text.lower().startswith(_FIRST_PERSON)
-    if isinstance(draft, RuleDraft) and not request and first_person:
+    if isinstance(draft, RuleDraft) and not request and first_person(draft.rule):
         draft = FactDraft(kind="semantic", fact=draft.rule)
-    if isinstance(draft, FactDraft) and first_person:
-        fact = draft.fact if draft.fact[-1] in ".!?" else f"{draft.fact}."
-        draft = FactDraft(kind="semantic", fact=f'The user said: "{fact}"')
+    if isinstance(draft, FactDraft) and first_person(draft.fact):
+        draft = FactDraft(kind="semantic", fact=users_statement(draft.fact))
     return draft
-
-
-def _shares_content(a: str, b: str) -> bool:
-    return bool(content_stems(a) & content_stems(b))
-
-
-def _same_text(a: str, b: str) -> bool:
-    return " ".join(a.lower().split()).rstrip(".!") == " ".join(b.lower().split()).rstrip(".!")
-
-
-def _duplicate(memory: AnyMemory, changes: list[Change]) -> bool:
-    """Whether this plan already writes a memory with (nearly) the same words."""
-    stems = content_stems(memory.render())
-    for change in changes:
-        if change.op == "delete" or change.kind != memory.kind:
-            continue
-        other = content_stems(change.text)
-        union = stems | other
-        if _same_text(change.text, memory.render()) or (
-            union and len(stems & other) / len(union) >= 0.8
-        ):
-            return True
-    return False
-
-
-def _merge(old: AnyMemory, new: AnyMemory, now: Any) -> AnyMemory:
-    """``old`` with ``new``'s content: same key, creation and validity, pins and mutes;
-    provenance joins the message ids when both come from one thread."""
-    content = new.model_dump(
-        exclude={"provenance", "created_at", "updated_at", "valid_from", "pinned", "muted"}
-    )
-    provenance = new.provenance
-    if old.provenance.thread_id == new.provenance.thread_id:
-        ids = tuple(dict.fromkeys(old.provenance.message_ids + new.provenance.message_ids))
-        provenance = new.provenance.model_copy(update={"message_ids": ids})
-    return old.model_copy(update={**content, "provenance": provenance, "updated_at": now})

@@ -86,3 +86,21 @@ def test_reflect_from_the_command_line(data_dir) -> None:
     journal = store.reflections(store.list_threads()[-1].id)
     assert [r.status for r in journal] == ["applied"]
     assert any("Momo" in c["value"]["text"] for c in json.loads(journal[0].operations)["changes"])
+
+
+def test_remember_and_incognito_from_the_command_line(data_dir) -> None:
+    remembered = run_cli("chat", "/remember I live in Lyon", data_dir=data_dir)
+    assert remembered.returncode == 0, remembered.stderr
+    assert remembered.stdout.startswith('Remembered (semantic): The user said: "I live in Lyon."')
+
+    private = run_cli("chat", "--new", "--incognito", "I live in Lyon, right?", data_dir=data_dir)
+    assert private.returncode == 0, private.stderr
+    store = ConversationStore(data_dir / "conversations.sqlite3")
+    thread = store.list_threads(limit=1)[0]
+    assert thread.incognito
+    assert store.messages(thread.id)[-1].memories_used == ()  # nothing recalled
+
+    reflected = run_cli("reflect", data_dir=data_dir)
+    assert "incognito: nothing remembered" in reflected.stdout
+    forget = run_cli("chat", "/forget Lyon", data_dir=data_dir)
+    assert forget.returncode == 1 and "use it in the TUI" in forget.stderr

@@ -14,9 +14,15 @@ class ThreadItem(ListItem):
     """One conversation in the sidebar."""
 
     def __init__(self, thread: Thread) -> None:
-        super().__init__(Label(thread.title, markup=False), id=f"thread-{thread.id}")
+        super().__init__(
+            Label(thread.title, markup=False),
+            id=f"thread-{thread.id}",
+            classes="incognito" if thread.incognito else "",
+        )
         self.thread = thread
         self.tooltip = thread.updated_at.astimezone().strftime("Last message %Y-%m-%d %H:%M")
+        if thread.incognito:
+            self.tooltip += "\nIncognito: nothing in it is remembered"
 
 
 class ThreadList(ListView):

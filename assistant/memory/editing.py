@@ -1,0 +1,126 @@
+"""Memories the user writes or removes by hand (``/remember``, ``/forget``).
+
+``remember`` infers the kind from the words: a behaviour request ("from now on,
+answer in metric", "never use emoji") is a procedural rule, anything else a
+semantic fact; a ``rule:`` or ``fact:`` prefix says it outright. It
+consolidates like reflection does: a restatement of a known memory updates it.
+
+``find_to_forget`` lists the memories a few words describe, superseded and
+retired versions included: what the user then confirms is deleted for good
+(``Memories.delete``), so no copy stays in history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from assistant.errors import InputError
+from assistant.memory.consolidation import MERGE_THRESHOLD, find_twin, merge, same_text
+from assistant.memory.memories import Memories, StoredMemory, new_key
+from assistant.memory.operations import behaviour_request, first_person, users_statement
+from assistant.memory.schemas import (
+    KINDS,
+    MAX_FIELD_CHARS,
+    AnyMemory,
+    ProceduralMemory,
+    Provenance,
+    SemanticMemory,
+    utcnow,
+)
+
+#: Prefixes that name the kind of a memory written by hand.
+KIND_PREFIXES = {"rule:": "procedural", "fact:": "semantic"}
+#: Cosine similarity from which a memory matches what the user asks to forget.
+FORGET_MIN_SCORE = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class Remembered:
+    """What ``remember`` did: ``created`` a memory, ``updated`` its twin, or found
+    it ``known`` already (nothing written)."""
+
+    key: str
+    memory: AnyMemory
+    status: Literal["created", "updated", "known"]
+
+
+def memory_from_text(text: str, *, thread_id: str | None = None) -> AnyMemory:
+    """The memory the user means by ``text`` (see the module for the kind).
+
+    Raises:
+        InputError: the text is empty or longer than ``MAX_FIELD_CHARS``.
+    """
+    text = " ".join(text.split())
+    kind = None
+    for prefix, named in KIND_PREFIXES.items():
+        if text.lower().startswith(prefix):
+            text, kind = text[len(prefix) :].strip(), named
+    if not text:
+        raise InputError("Nothing to remember: write what to remember after /remember.")
+    if len(text) > MAX_FIELD_CHARS:
+        raise InputError(
+            f"That is {len(text):,} characters; a memory holds at most {MAX_FIELD_CHARS:,}. "
+            "Say it shorter, or as several memories."
+        )
+    provenance = Provenance(source="user", thread_id=thread_id)
+    sentence = text if text[-1] in ".!?" else f"{text}."
+    request = behaviour_request(text)
+    if kind == "procedural" or (kind is None and request):
+        rule = request or sentence[0].upper() + sentence[1:]
+        return ProceduralMemory(rule=rule, provenance=provenance)
+    fact = users_statement(sentence) if first_person(sentence) else sentence
+    return SemanticMemory(
+        subject="the user", fact=fact[0].upper() + fact[1:], provenance=provenance
+    )
+
+
+def remember(
+    memories: Memories,
+    text: str,
+    *,
+    thread_id: str | None = None,
+    merge_threshold: float = MERGE_THRESHOLD,
+) -> Remembered:
+    """Save what the user typed as a memory at once (blocking: embeds, writes).
+
+    Args:
+        memories: where to save it.
+        text: the user's words, optionally prefixed with ``rule:`` or ``fact:``.
+        thread_id: the conversation it was typed in, for provenance.
+        merge_threshold: cosine similarity from which a known memory of the same
+            kind is the same memory (it is updated, not twinned).
+
+    Raises:
+        InputError: nothing to remember, or too long.
+        StorageError: the store cannot be written.
+    """
+    memory = memory_from_text(text, thread_id=thread_id)
+    twin = find_twin(memories, memory, threshold=merge_threshold)
+    if twin is not None and same_text(twin.text, memory.render()):
+        return Remembered(twin.key, twin.memory, "known")
+    if twin is not None:
+        merged = merge(twin.memory, memory, utcnow())
+        memories.put(twin.key, merged)
+        return Remembered(twin.key, merged, "updated")
+    key = new_key()
+    memories.put(key, memory)
+    return Remembered(key, memory, "created")
+
+
+def find_to_forget(
+    memories: Memories, text: str, *, limit: int = 8, min_score: float = FORGET_MIN_SCORE
+) -> list[StoredMemory]:
+    """The memories that ``text`` describes, best first: those whose words contain
+    it (any case), then those at least ``min_score`` similar (cosine), active or not.
+
+    Raises:
+        InputError: ``text`` is empty.
+        StorageError: the store cannot be read.
+    """
+    query = " ".join(text.split())
+    if not query:
+        raise InputError("Forget what? Write a few words of the memory after /forget.")
+    found = memories.similar(query, KINDS, limit=limit, active_only=False)
+    found.sort(key=lambda s: (query.lower() not in s.text.lower(), -(s.score or 0.0)))
+    return [s for s in found if query.lower() in s.text.lower() or (s.score or 0) >= min_score]
