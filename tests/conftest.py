@@ -71,6 +71,24 @@ def _vector(text: str) -> list[float]:
     return vector
 
 
+def _follow_format(schema: object) -> tuple[str, ...]:
+    """A reply that follows a reflection schema (as Ollama's constrained decoding
+    would): every sentence judged "nothing to remember"; ``()`` for other requests."""
+    if not isinstance(schema, dict) or "sentences" not in schema.get("properties", {}):
+        return ()
+    items = schema["properties"]["sentences"]["prefixItems"]
+    judged = [
+        {
+            "sentence": item["properties"]["sentence"]["const"],
+            "memory": None,
+            "action": "none",
+            "target": "",
+        }
+        for item in items
+    ]
+    return (json.dumps({"sentences": judged}),)
+
+
 class FakeOllama(BaseHTTPRequestHandler):
     """Enough of Ollama's REST API for ChatOllama and OllamaEmbeddings: /api/tags,
     streamed /api/chat and /api/embed."""
@@ -113,7 +131,7 @@ class FakeOllama(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
         self.end_headers()
-        for piece in self.reply:
+        for piece in _follow_format(body.get("format")) or self.reply:
             line = {"model": body["model"], "message": {"role": "assistant", "content": piece}}
             self.wfile.write((json.dumps(line | {"done": False}) + "\n").encode())
             self.wfile.flush()

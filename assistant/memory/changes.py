@@ -15,6 +15,7 @@ from typing import Any, Literal
 from assistant.memory.schemas import MemoryKind
 
 ChangeOp = Literal["create", "update", "supersede", "delete"]
+Origin = Literal["model", "safety net"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,9 @@ class Change:
     ``op`` is ``create`` (a new memory), ``update`` (same key, new content),
     ``supersede`` (the old memory, now invalid, pointing at its successor, which is
     a ``create`` of its own) or ``delete`` (the model retired it: ``invalid_at``).
+    ``origin`` says whose reading of the sentence it is: the ``model``'s, or the
+    deterministic ``safety net``'s (a behaviour request or a self-disclosure the
+    model missed, kept in the user's words).
     """
 
     op: ChangeOp
@@ -32,6 +36,7 @@ class Change:
     value: dict[str, Any]
     before: dict[str, Any] | None = None
     evidence: str = ""
+    origin: Origin = "model"
 
     @property
     def text(self) -> str:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from langgraph.store.base import BaseStore, Item, PutOp
+from langgraph.store.base import BaseStore, Item, PutOp, SearchItem, SearchOp
 
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, from_value
 
@@ -122,18 +123,32 @@ class Memories:
         Reads ``limit`` per kind (twice that when inactive ones are dropped), then
         merges; items without a score (no vector) are left out.
         """
-        found: list[StoredMemory] = []
+        return self._similar([query], kinds, limit, active_only)[0]
+
+    def _similar(
+        self, queries: Sequence[str], kinds: Sequence[MemoryKind], limit: int, active_only: bool
+    ) -> list[list[StoredMemory]]:
+        """:meth:`similar` for each query, in one store batch (one embedding per query)."""
         want = limit * 2 if active_only else limit
-        for kind in kinds:
-            for item in self.store.search(self.namespace_of(kind), query=query, limit=want):
-                if item.score is None:
-                    continue
-                stored = self._read(item, item.score)
-                if active_only and not stored.memory.active:
-                    continue
-                found.append(stored)
-        found.sort(key=lambda s: s.score or 0.0, reverse=True)
-        return found[:limit]
+        ops = [
+            SearchOp(self.namespace_of(kind), query=query, limit=want)
+            for query in queries
+            for kind in kinds
+        ]
+        results = self.store.batch(ops)
+        answers: list[list[StoredMemory]] = []
+        for i in range(len(queries)):
+            found = [
+                self._read(item, item.score)
+                for items in results[i * len(kinds) : (i + 1) * len(kinds)]
+                for item in cast(list[SearchItem], items)
+                if item.score is not None
+            ]
+            if active_only:
+                found = [s for s in found if s.memory.active]
+            found.sort(key=lambda s: s.score or 0.0, reverse=True)
+            answers.append(found[:limit])
+        return answers
 
     def nearest(
         self,
@@ -145,10 +160,10 @@ class Memories:
     ) -> list[StoredMemory]:
         """Active memories near any of ``queries``: :meth:`similar` for each query
         (``limit`` each), at least ``min_score``, each memory once with its best
-        score, best first."""
+        score, best first. One store batch: each query is embedded once."""
         best: dict[str, StoredMemory] = {}
-        for query in queries:
-            for found in self.similar(query, kinds, limit=limit):
+        for answer in self._similar(list(queries), kinds, limit, True):
+            for found in answer:
                 score = found.score or 0.0
                 held = best.get(found.key)
                 if score >= min_score and (held is None or score > (held.score or 0.0)):

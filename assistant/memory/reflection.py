@@ -37,7 +37,14 @@ from langchain_core.messages.utils import count_tokens_approximately
 from langgraph.store.base import BaseStore, PutOp
 
 from assistant.conversations import ConversationStore, Message
-from assistant.memory.changes import Change, ChangeOp, Plan, ReflectionFailed, ReflectionResult
+from assistant.memory.changes import (
+    Change,
+    ChangeOp,
+    Origin,
+    Plan,
+    ReflectionFailed,
+    ReflectionResult,
+)
 from assistant.memory.consolidation import (
     MERGE_THRESHOLD,
     find_twin,
@@ -324,16 +331,18 @@ class MemoryManager:
             claimed.add(target.key)
             return self._add(plan, "delete", target.key, retired, target, sentence)
         fallback = _fallback(sentence.text)
+        origin: Origin = "model"
         if action == "none" or draft is None:
             if fallback is None:
                 return None
-            draft, action, target = fallback, "create", None
+            draft, action, target, origin = fallback, "create", None, "safety net"
         draft = _normalise(draft, behaviour_request(sentence.text))
         if action not in ("update", "supersede"):
             target = None
         problem = self._ungrounded(draft, sentence, context, target)
         if problem and fallback is not None:
             draft, problem, action, target = _normalise(fallback, None), None, "create", None
+            origin = "safety net"
         if problem:
             return drop(problem)
         provenance = Provenance(
@@ -357,16 +366,16 @@ class MemoryManager:
         if action == "update" and target is not None and target.kind == memory.kind:
             claimed.add(target.key)
             merged = merge(target.memory, memory, now)
-            return self._add(plan, "update", target.key, merged, target, sentence)
+            return self._add(plan, "update", target.key, merged, target, sentence, origin)
         key = new_key()
         if target is not None:  # supersede (or an update across kinds)
             claimed.add(target.key)
             old = target.memory.model_copy(
                 update={"invalid_at": now, "superseded_by": key, "updated_at": now}
             )
-            self._add(plan, "supersede", target.key, old, target, sentence)
+            self._add(plan, "supersede", target.key, old, target, sentence, origin)
         memory = memory.model_copy(update={"created_at": now, "updated_at": now, "valid_from": now})
-        self._add(plan, "create", key, memory, None, sentence)
+        self._add(plan, "create", key, memory, None, sentence, origin)
 
     def _ungrounded(
         self,
@@ -398,6 +407,7 @@ class MemoryManager:
         memory: AnyMemory,
         before: StoredMemory | None,
         sentence: Sentence,
+        origin: Origin = "model",
     ) -> None:
         plan.changes.append(
             Change(
@@ -407,6 +417,7 @@ class MemoryManager:
                 memory.to_value(),
                 before.memory.to_value() if before else None,
                 sentence.text,
+                origin,
             )
         )
 

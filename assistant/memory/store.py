@@ -383,11 +383,14 @@ class ChromaStore(BaseStore):
         encoded: dict[Any, str],
         results: list[Result],
     ) -> None:
+        # Each distinct query is embedded once per batch, however many namespaces
+        # it searches.
+        vectors: dict[str, list[float]] = {}
         for op in ops:
             if isinstance(op, GetOp):
                 results.append(self._get(op))
             elif isinstance(op, SearchOp):
-                results.append(self._search(op))
+                results.append(self._search(op, vectors))
             elif isinstance(op, ListNamespacesOp):
                 results.append(self._list_namespaces(op))
             elif isinstance(op, PutOp):
@@ -411,12 +414,14 @@ class ChromaStore(BaseStore):
         n = len(prefix)
         return [s for s in self._spaces().values() if s.namespace[:n] == prefix]
 
-    def _search(self, op: SearchOp) -> list[SearchItem]:
+    def _search(self, op: SearchOp, vectors: dict[str, list[float]]) -> list[SearchItem]:
         spaces = self._matching_spaces(op.namespace_prefix)
         if not spaces:
             return []
         if op.query and self.embeddings is not None:
-            return self._search_query(op, spaces, self.embeddings.embed_query(op.query))
+            if op.query not in vectors:
+                vectors[op.query] = self.embeddings.embed_query(op.query)
+            return self._search_query(op, spaces, vectors[op.query])
         return self._search_plain(op, spaces)
 
     def _search_plain(self, op: SearchOp, spaces: list[NamespaceCollections]) -> list[SearchItem]:

@@ -38,6 +38,7 @@ def test_create_keeps_provenance_and_advances_the_cursor(memories, conversations
     result = manager(model, memories, conversations).reflect(thread_id)
 
     assert result.status == "applied" and result.summary == "learned 2"
+    assert [c.origin for c in result.changes] == ["model", "safety net"]
     stored = {s.text: s for s in memories.listing("semantic")}
     # The model missed the second sentence; the user's own words are kept instead.
     assert set(stored) == {"The user likes dogs.", 'The user said: "My dog\'s name is Fido."'}
@@ -163,10 +164,11 @@ def test_invented_memories_are_dropped(memories, conversations) -> None:
 def test_a_missed_behaviour_request_still_becomes_a_rule(memories, conversations) -> None:
     thread_id = thread_with(conversations, "From now on, answer in metric units.")
     model = ScriptedModel(replies=[judged((fact("The user lives in Berlin."), "create", ""))])
-    manager(model, memories, conversations).reflect(thread_id)
+    result = manager(model, memories, conversations).reflect(thread_id)
     rules = memories.listing("procedural")
     assert [r.text for r in rules] == ["Answer in metric units."]
     assert memories.listing("semantic") == []
+    assert [c.origin for c in result.changes] == ["safety net"]
 
 
 def test_invalid_output_is_retried_with_the_reason(memories, conversations) -> None:

@@ -1,0 +1,194 @@
+"""Recall benchmark: the per-turn overhead of recall and prompt building.
+
+It fills a fresh embedded store with ``--memories`` memories (default 10,000:
+synthetic facts and experiences, 40 rules, 10 pinned facts, every text embedded
+by the real MiniLM embedder), opens a conversation with 20 earlier messages, and
+times what a chat turn does before the model is called
+(``ChatSession.recall_memories`` then ``ChatSession.build_prompt``): embed the
+message and the recent turns, search semantic and episodic memories, read the
+always-recalled ones (cached on the store's change token), trim to the token
+budget, format the fenced block, read and trim the history. The chat model is
+not called. The first turn (cold cache) is reported apart from the median.
+
+Usage: .venv/bin/python bench/recall.py [--memories 10000] [--turns 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import random
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from langchain_core.language_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from assistant.config import Settings
+from assistant.conversations import ConversationStore
+from assistant.embeddings import MiniLMEmbeddings
+from assistant.llm import BackendChoice
+from assistant.memory.factory import build_recall
+from assistant.memory.memories import Memories, new_key
+from assistant.memory.schemas import (
+    AnyMemory,
+    EpisodicMemory,
+    ProceduralMemory,
+    SemanticMemory,
+)
+from assistant.memory.store import ChromaStore
+from assistant.session import ChatSession
+
+PEOPLE = [
+    "Anna",
+    "Ben",
+    "Chloe",
+    "David",
+    "Emma",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Kira",
+    "Luca",
+    "Mia",
+    "Noah",
+]
+RELATIONS = [
+    "sister",
+    "brother",
+    "friend",
+    "colleague",
+    "neighbour",
+    "cousin",
+    "manager",
+    "teacher",
+]
+CITIES = [
+    "Lyon",
+    "Porto",
+    "Berlin",
+    "Denver",
+    "Osaka",
+    "Lima",
+    "Cairo",
+    "Oslo",
+    "Quebec",
+    "Madrid",
+    "Turin",
+    "Ghent",
+]
+THINGS = [
+    "tea",
+    "cycling",
+    "jazz",
+    "chess",
+    "pottery",
+    "hiking",
+    "sushi",
+    "sailing",
+    "opera",
+    "gardening",
+]
+VERBS = ["likes", "hates", "collects", "studies", "teaches", "plays"]
+QUESTIONS = [
+    "What should I cook for my sister tonight?",
+    "Where does my brother live again?",
+    "Can you plan a weekend in Porto?",
+    "Remind me what my colleague likes.",
+    "Which books would my friend enjoy?",
+    "How do I get better at chess?",
+    "Suggest a gift for my neighbour.",
+    "What did we decide about the trip to Berlin?",
+]
+
+
+def synthetic(i: int, rng: random.Random) -> AnyMemory:
+    """A varied memory: mostly facts, some experiences, a few rules and pins."""
+    person, relation = rng.choice(PEOPLE), rng.choice(RELATIONS)
+    city, thing = rng.choice(CITIES), rng.choice(THINGS)
+    if i < 40:
+        return ProceduralMemory(rule=f"When {thing} comes up, mention {person}'s advice ({i}).")
+    if i % 5 == 0:
+        return EpisodicMemory(
+            situation=f"The user asked about {thing} in {city} for their {relation}.",
+            action=f"Suggested a plan with {person}.",
+            outcome=f"It worked out on attempt {i}.",
+            lesson=f"Mention {thing} early.",
+        )
+    fact = f"The user's {relation} {person} lives in {city} and {rng.choice(VERBS)} {thing} ({i})."
+    return SemanticMemory(subject=f"the user's {relation}", fact=fact, pinned=i < 50)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--memories", type=int, default=10_000)
+    parser.add_argument("--turns", type=int, default=100)
+    args = parser.parse_args()
+    rng = random.Random(7)
+    embedder = MiniLMEmbeddings()
+    with tempfile.TemporaryDirectory(prefix="recall-bench-") as tmp:
+        root = Path(tmp)
+        index = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}
+        chroma = ChromaStore.persistent(root / "memory", index=index, embedder_name=embedder.name)
+        memories = Memories(chroma, ("memories", "me"))
+        started = time.perf_counter()
+        batch = []
+        for i in range(args.memories):
+            batch.append(memories.put_op(new_key(), synthetic(i, rng)))
+            if len(batch) == 500:
+                chroma.batch(batch)
+                batch = []
+        if batch:
+            chroma.batch(batch)
+        fill = time.perf_counter() - started
+
+        settings = Settings.load(data_dir=root / "data", backend="local")
+        store = ConversationStore(settings.database_path)
+        thread = store.create_thread()
+        for n in range(10):
+            store.add_message(thread.id, "user", f"{rng.choice(QUESTIONS)} ({n})")
+            store.add_message(thread.id, "assistant", "Here is what I suggest. " * 20)
+        choice = BackendChoice("local", "none", "none", "bench", None, "http://x")
+        model = GenericFakeChatModel(messages=iter([AIMessage("unused")]))
+        session = ChatSession(store, model, choice, settings, build_recall(settings, memories))
+
+        timings, recall_only, sizes, used = [], [], [], []
+        for turn in range(args.turns + 1):
+            text = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
+            message = store.add_message(thread.id, "user", text)
+            t0 = time.perf_counter()
+            context = session.recall_memories(thread.id, text)
+            t1 = time.perf_counter()
+            prompt = session.build_prompt(thread.id, context)
+            t2 = time.perf_counter()
+            timings.append(t2 - t0)
+            recall_only.append(t1 - t0)
+            sizes.append(context.tokens)
+            used.append(len(context))
+            store.add_message(thread.id, "assistant", "OK.", memories_used=context.keys)
+            assert prompt and message
+        chroma.close()
+        store.close()
+
+    first, rest = timings[0], timings[1:]
+    ms = sorted(t * 1000 for t in rest)
+    print(f"# {args.memories} memories (filled in {fill:.0f} s), {args.turns} turns, ")
+    print(f"# {platform.machine()}, {platform.python_version()}, embedder {embedder.name}")
+    print(f"first turn (cold cache): {first * 1000:.1f} ms")
+    print(
+        f"recall + build_prompt: median {statistics.median(ms):.1f} ms, "
+        f"p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms"
+    )
+    print(f"recall alone: median {statistics.median(recall_only[1:]) * 1000:.1f} ms")
+    print(
+        f"memories per turn: median {statistics.median(used):.0f}, "
+        f"tokens: median {statistics.median(sizes):.0f} (budget {settings.recall_budget_tokens})"
+    )
+
+
+if __name__ == "__main__":
+    main()
