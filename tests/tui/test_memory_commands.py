@@ -14,7 +14,7 @@ from assistant.memory.schemas import ProceduralMemory, SemanticMemory
 from assistant.memory.store import ChromaStore
 from tests.memory.conftest import NAMESPACE, ScriptedModel, fact, judged
 from tests.tui.test_app import SIZE, settle, type_and_send
-from tui.app import AssistantApp
+from tui.app import AssistantApp, load_backend
 from tui.screens.dialogs import ConfirmScreen
 from tui.widgets.chat import Composer, MemoriesUsed
 
@@ -198,3 +198,25 @@ async def test_unknown_commands_are_explained_and_kept(settings, memory_loader) 
         await type_and_send(pilot, "//remember is a command")
         await settle(pilot)
         assert app.store.messages(app.thread_id)[0].content == "/remember is a command"
+
+
+@pytest.mark.model
+async def test_the_embedded_model_remembers_and_the_reply_shows_it(data_dir, memory_loader) -> None:
+    """Tell a fact, /reflect, then ask in a new conversation: the reply shows the memory."""
+    settings = Settings.load(data_dir=data_dir, backend="local", temperature=0.0)
+    store = ConversationStore(settings.database_path)
+    app = AssistantApp(settings, store, load_backend, memory_loader)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await type_and_send(pilot, "My dog's name is Fido.")
+        await settle(pilot)
+        await type_and_send(pilot, "/reflect")
+        await settle(pilot)
+        assert any(n.startswith("Reflection: learned") for n in notices(app)), notices(app)
+        await pilot.press("ctrl+n")
+        await type_and_send(pilot, "What is my dog called?")
+        await settle(pilot)
+        used = app.query_one(MemoriesUsed)
+        used.collapsed = False
+        await pilot.pause()
+        assert "Fido" in str(used.query_one(".memory-texts", Static).render())
