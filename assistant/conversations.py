@@ -384,6 +384,23 @@ class ConversationStore:
         )
         return [_message(row) for row in rows]
 
+    def unreflected_threads(
+        self, thread_id: str | None = None
+    ) -> list[tuple[str, datetime, datetime]]:
+        """Threads (all, or just ``thread_id``) with complete messages past their
+        reflection cursor: ``(thread id, first such message's time, last one's
+        time)``, oldest first."""
+        only = " AND m.thread_id = ?" if thread_id else ""
+        rows = self._query(
+            "SELECT m.thread_id, MIN(m.created_at) AS first, MAX(m.created_at) AS last"
+            " FROM messages m JOIN threads t ON t.id = m.thread_id"
+            f" WHERE m.id > t.reflected_through AND m.status = 'complete'{only}"
+            " GROUP BY m.thread_id ORDER BY first",
+            (thread_id,) if thread_id else (),
+        )
+        read = datetime.fromisoformat
+        return [(row["thread_id"], read(row["first"]), read(row["last"])) for row in rows]
+
     def record_reflection(
         self,
         thread_id: str,
