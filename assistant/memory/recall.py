@@ -94,7 +94,7 @@ class MemoryContext:
 
 #: How much of each recent turn goes into the second query, in characters. The
 #: start of a turn says what it is about; embedding costs grow with the length
-#: (MiniLM: ~3.5 ms for a short message, ~21 ms for 1,000 characters; bench/recall.py).
+#: (MiniLM on 2 cores: about 3.5 ms for a short message, 21 ms for 1,000 characters).
 RECENT_TURN_CHARS = 200
 
 
