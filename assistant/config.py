@@ -95,19 +95,6 @@ class Settings(BaseSettings):
     recall_budget_tokens: int = Field(default=1000, ge=0)
     """Token budget for the memories recalled into each turn's prompt (0: none)."""
 
-    reflection_delay_seconds: float = Field(default=600.0, ge=0)
-    """Quiet time after a conversation's last message before it is reflected on."""
-
-    reflection_max_wait_seconds: float = Field(default=7200.0, gt=0)
-    """The longest a message waits for reflection, however busy its conversation."""
-
-    reconcile_interval_seconds: float = Field(default=300.0, gt=0)
-    """How often the scheduler compares its jobs with the conversation database."""
-
-    jobstore_url: str | None = None
-    """SQLAlchemy URL of the reflection job store (e.g. ``postgresql://...``);
-    default: SQLite in ``<data_dir>/jobs.sqlite3``."""
-
     @field_validator("ollama_host")
     @classmethod
     def _normalise_host(cls, value: str) -> str:
@@ -130,11 +117,6 @@ class Settings(BaseSettings):
             )
             object.__setattr__(self, "log_dir", log_dir)
         return self
-
-    @property
-    def jobstore(self) -> str:
-        """The job store's SQLAlchemy URL: ``jobstore_url``, else SQLite in the data dir."""
-        return self.jobstore_url or f"sqlite:///{self.data_dir / 'jobs.sqlite3'}"
 
     @property
     def database_path(self) -> Path:

@@ -8,13 +8,13 @@ any URL such as PostgreSQL's).
 
 - **Debounce.** ``submit(thread_id)`` puts one job per conversation
   (``reflect:<thread id>``), replacing the one before: it runs
-  ``reflection_delay_seconds`` after the last message, but no later than
-  ``reflection_max_wait_seconds`` after the first unreflected one.
+  ``delay_seconds`` after the last message, but no later than
+  ``max_wait_seconds`` after the first unreflected one.
 - **Nothing lost.** Jobs due while the app was closed run after the next start
   (no misfire drop, ``misfire_grace_time=None``), one after another (a single
   worker). APScheduler removes a one-shot job when it hands it to the worker, so
   the conversation database is the truth: :meth:`ReflectionScheduler.reconcile`
-  (at start and every ``reconcile_interval_seconds``) gives every conversation
+  (at start and every ``reconcile_seconds``) gives every conversation
   with messages past its reflection cursor a job. At-least-once runs plus the
   idempotent cursor of ``MemoryManager.reflect``: nothing lost, nothing doubled.
 - **Never in the way.** Jobs run in one daemon thread, so quitting never waits

@@ -21,10 +21,11 @@ class Reflector:
         self.seconds = seconds
         self.calls: list[tuple[str, float]] = []
         self.done = threading.Event()
+        self.release = threading.Event()  # ends a long reflection early
 
     def __call__(self, thread_id: str) -> str:
         self.calls.append((thread_id, time.monotonic()))
-        time.sleep(self.seconds)
+        self.release.wait(self.seconds)
         messages = self.conversations.unreflected(thread_id)
         if messages:
             record = self.conversations.record_reflection(
@@ -154,6 +155,10 @@ def test_quitting_with_a_reflection_running_returns_at_once(tmp_path, conversati
     scheduler.shutdown()
     assert time.monotonic() - started < 1.0
     assert conversations.unreflected(thread.id)  # interrupted: it runs again later
+    # In a real quit the process ends here; let the stand-in finish before the
+    # database closes, so its thread does not outlive the test.
+    reflector.release.set()
+    assert reflector.done.wait(5)
 
 
 def test_one_owner_and_the_other_process_work_is_picked_up(tmp_path, conversations) -> None:
