@@ -95,6 +95,31 @@ class Settings(BaseSettings):
     recall_budget_tokens: int = Field(default=1000, ge=0)
     """Token budget for the memories recalled into each turn's prompt (0: none)."""
 
+    reflection_delay_seconds: float = Field(default=600.0, gt=0)
+    """Quiet time after a conversation's last message before it is reflected on."""
+
+    reflection_max_wait_seconds: float = Field(default=7200.0, gt=0)
+    """The longest a message waits for reflection, even if the conversation goes on."""
+
+    reflection_retry_seconds: float = Field(default=1800.0, ge=0)
+    """How long after a failed reflection the next try waits."""
+
+    reconcile_interval_seconds: float = Field(default=300.0, gt=0)
+    """How often the scheduler compares its jobs with the conversations (and picks
+    up messages sent from another process)."""
+
+    consolidation_cron: str = "0 3 * * *"
+    """When the nightly consolidation runs (crontab: minute hour day month weekday,
+    local time): duplicates across conversations are merged, old history retired."""
+
+    history_retention_days: int | None = Field(default=90, ge=1)
+    """How long superseded and retired memories are kept as history before the
+    consolidation deletes them; unset (``None``) keeps them for ever."""
+
+    jobstore_url: str | None = None
+    """SQLAlchemy URL of the reflection job store, e.g. ``postgresql://...``;
+    default: SQLite in ``<data_dir>/jobs.sqlite3``."""
+
     @field_validator("ollama_host")
     @classmethod
     def _normalise_host(cls, value: str) -> str:
@@ -108,6 +133,17 @@ class Settings(BaseSettings):
         host = "127.0.0.1" if parts.hostname == "0.0.0.0" else parts.hostname
         port = parts.port or OLLAMA_DEFAULT_PORT
         return f"{parts.scheme}://{host}:{port}{parts.path}"
+
+    @field_validator("consolidation_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a crontab expression ({exc}): {value!r}") from exc
+        return value
 
     @model_validator(mode="after")
     def _resolve_log_dir(self) -> "Settings":
@@ -127,6 +163,22 @@ class Settings(BaseSettings):
     def memory_path(self) -> Path:
         """The embedded memory store (a Chroma directory), ``<data_dir>/memory``."""
         return self.data_dir / "memory"
+
+    @property
+    def jobstore(self) -> str:
+        """The job store URL: ``jobstore_url``, or SQLite in ``<data_dir>/jobs.sqlite3``."""
+        return self.jobstore_url or f"sqlite:///{self.data_dir / 'jobs.sqlite3'}"
+
+    @property
+    def scheduler_lock_path(self) -> Path:
+        """The file whose lock makes a process the scheduler owner."""
+        return self.data_dir / "scheduler.lock"
+
+    @property
+    def job_log_path(self) -> Path:
+        """One line per background job: ``<log_dir>/jobs.log``."""
+        assert self.log_dir is not None
+        return self.log_dir / "jobs.log"
 
     @classmethod
     def settings_customise_sources(

@@ -411,13 +411,30 @@ class ConversationStore:
         error: str | None = None,
         model_calls: int = 0,
         tokens: int = 0,
-    ) -> Reflection:
+    ) -> Reflection | None:
         """Journal a reflection: ``pending`` with its operations (JSON), or ``failed``
-        with the error and the model's raw output. The cursor does not move."""
+        with the error and the model's raw output. The cursor does not move.
+
+        Returns:
+            The record; ``None`` for a ``pending`` one when another run (of this or
+            another process) has already reflected through ``through_message`` or
+            holds a pending record of its own: nothing is recorded, so two runs on
+            one thread never both write.
+        """
         reflection_id = uuid.uuid4().hex
         status = "failed" if error is not None else "pending"
         now = _now().isoformat()
         with self._transaction() as db:
+            if (
+                status == "pending"
+                and db.execute(
+                    "SELECT 1 FROM threads t WHERE t.id = ? AND (t.reflected_through >= ?"
+                    " OR EXISTS (SELECT 1 FROM reflections r"
+                    " WHERE r.thread_id = t.id AND r.status = 'pending'))",
+                    (thread_id, through_message),
+                ).fetchone()
+            ):
+                return None
             db.execute(
                 "INSERT INTO reflections (id, thread_id, through_message, status, operations,"
                 " raw_output, error, model_calls, tokens, created_at, finished_at)"

@@ -1,5 +1,7 @@
-"""File logging: ``<log_dir>/assistant.log``, rotated, readable by the user alone."""
+"""File logging: ``<log_dir>/assistant.log``, rotated, readable by the user alone;
+and the job log, ``<log_dir>/jobs.log``: one JSON object per background job."""
 
+import json
 import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
@@ -29,3 +31,27 @@ def setup_logging(log_dir: Path, level: int = logging.INFO) -> Path:
         logger.handlers[:] = [handler]
         logger.propagate = False
     return path
+
+
+def job_logger(path: Path) -> logging.Logger:
+    """A logger that writes each record's message as one line of ``path`` (rotated,
+    1 MB x 3, readable by the user alone), and nowhere else.
+
+    Raises:
+        StorageError: the directory cannot be created.
+    """
+    ensure_private_dir(path.parent)
+    logger = logging.getLogger(f"assistant.jobs.{path}")
+    if not logger.handlers:
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        path.chmod(0o600)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger
+
+
+def log_job(logger: logging.Logger, **fields: object) -> None:
+    """Write one job record (JSON; values that are not JSON become strings)."""
+    logger.info(json.dumps(fields, default=str, ensure_ascii=False))

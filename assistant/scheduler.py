@@ -18,7 +18,14 @@ any URL such as PostgreSQL's).
   with messages past its reflection cursor a job. At-least-once runs plus the
   idempotent cursor of ``MemoryManager.reflect``: nothing lost, nothing doubled.
 - **Never in the way.** Jobs run in one daemon thread, so quitting never waits
-  for a reflection; an interrupted one runs again later (journal + cursor).
+  for a reflection; an interrupted one runs again later (journal + cursor). A
+  reflection that gives way to a reply (:class:`assistant.llm.gate.Preempted`)
+  is scheduled again, not counted as a failure.
+- **Consolidation.** A cron job (``consolidation_cron``, nightly by default)
+  runs ``consolidate`` over the whole store; one missed while the app was
+  closed runs at the next start.
+- **Job log.** Every job writes one JSON line to ``job_log``: the job, the
+  thread, status, seconds, changes, model calls and tokens, error.
 - **One owner.** A file lock next to the job store makes the first process the
   owner; another process leaves scheduling to it (its messages are in the
   database, and the owner's reconcile finds them) and checks now and then
@@ -30,6 +37,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -39,10 +48,15 @@ from typing import Any
 
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, StorageError
+from assistant.llm.gate import Preempted
+from assistant.logs import job_logger, log_job
 
 log = logging.getLogger(__name__)
 
 JOB_PREFIX = "reflect:"
+CONSOLIDATION_JOB = "consolidate"
+#: The job name of a reflection asked for by the user (reconcile leaves its time).
+ASKED = " (asked)"
 #: The scheduler whose jobs run in this process (the job store keeps a reference
 #: to :func:`run_reflection_job`, a module function, not to an object).
 _active: ReflectionScheduler | None = None
@@ -53,6 +67,13 @@ def run_reflection_job(thread_id: str) -> None:
     if _active is None:
         raise RuntimeError("no reflection scheduler is running in this process")
     _active.run(thread_id)
+
+
+def run_consolidation_job() -> None:
+    """The scheduled consolidation, run with the active scheduler."""
+    if _active is None:
+        raise RuntimeError("no reflection scheduler is running in this process")
+    _active.run_consolidation()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +139,10 @@ class ReflectionScheduler:
         reconcile_seconds: how often to compare jobs with the database.
         retry_seconds: how long after a failed reflection the next try waits.
         on_result: called (in the worker thread) with each result, or with the
-            exception that ended a job.
+            exception that ended a job (:class:`Preempted`: it runs again later).
+        consolidate: the store-wide consolidation (``None``: no such job).
+        consolidation_cron: when it runs (crontab, local time).
+        job_log: where every job writes its line (``None``: nowhere).
     """
 
     def __init__(
@@ -133,6 +157,9 @@ class ReflectionScheduler:
         reconcile_seconds: float = 300.0,
         retry_seconds: float = 1800.0,
         on_result: Callable[[str, Any], None] | None = None,
+        consolidate: Callable[[], Any] | None = None,
+        consolidation_cron: str = "0 3 * * *",
+        job_log: Path | None = None,
     ) -> None:
         from filelock import FileLock
 
@@ -144,6 +171,9 @@ class ReflectionScheduler:
         self.reconcile_seconds = reconcile_seconds
         self.retry = timedelta(seconds=retry_seconds)
         self.on_result = on_result
+        self.consolidate = consolidate
+        self.consolidation_cron = consolidation_cron
+        self._job_log = job_logger(job_log) if job_log is not None else None
         self._lock = FileLock(lock_path)
         self._scheduler: Any = None
         self._retry: threading.Timer | None = None
@@ -204,7 +234,26 @@ class ReflectionScheduler:
             executor="internal",
             next_run_time=datetime.now(UTC),
         )
+        if self.consolidate is not None:
+            self._schedule_consolidation()
         return True
+
+    def _schedule_consolidation(self) -> None:
+        """Add the cron job, or keep the stored one (its next run time, maybe one
+        missed while closed) unless the schedule changed."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        trigger = CronTrigger.from_crontab(self.consolidation_cron)
+        job = self._scheduler.get_job(CONSOLIDATION_JOB)
+        if job is not None and str(job.trigger) == str(trigger):
+            return
+        self._scheduler.add_job(
+            run_consolidation_job,
+            trigger,
+            id=CONSOLIDATION_JOB,
+            name="consolidate memories",
+            replace_existing=True,
+        )
 
     def _retry_later(self) -> None:
         if self._closed:
@@ -245,7 +294,9 @@ class ReflectionScheduler:
             The due time, or ``None`` when there is nothing to reflect on. A process
             that is not the owner schedules nothing: the owner's reconcile will.
         """
+        name = f"reflect on {thread_id}"
         if after_seconds is not None:
+            name += ASKED
             due: datetime | None = datetime.now(UTC) + timedelta(seconds=after_seconds)
         else:
             due = self.due_time(thread_id)
@@ -256,26 +307,42 @@ class ReflectionScheduler:
                 run_date=due,
                 args=[thread_id],
                 id=f"{JOB_PREFIX}{thread_id}",
-                name=f"reflect on {thread_id}",
+                name=name,
                 replace_existing=True,
             )
         return due
 
     def reconcile(self) -> int:
         """Give every conversation with unreflected messages a job (the database is
-        the truth; a job lost in a crash comes back). Returns how many were added."""
+        the truth; a job lost in a crash comes back), and push back a job that is
+        due before its conversation's last message allows (messages sent from
+        another process). Returns how many jobs were added or moved."""
         if self._scheduler is None:
             return 0
-        added = 0
+        changed = 0
         for thread_id, _, _ in self.conversations.unreflected_threads():
             if thread_id == self.running:
                 continue
-            if self._scheduler.get_job(f"{JOB_PREFIX}{thread_id}") is None:
+            job = self._scheduler.get_job(f"{JOB_PREFIX}{thread_id}")
+            if job is not None and job.name.endswith(ASKED):
+                continue
+            due = self.due_time(thread_id)
+            if due is None:
+                continue
+            if job is None or job.next_run_time < due - timedelta(seconds=1):
                 self.submit(thread_id)
-                added += 1
-        if added:
-            log.info("reconcile: scheduled %d reflections", added)
-        return added
+                changed += 1
+        if changed:
+            log.info("reconcile: scheduled %d reflections", changed)
+        return changed
+
+    def due(self, thread_id: str) -> datetime | None:
+        """When ``thread_id``'s reflection is due (``None``: nothing pending). The
+        owner reads its job; another process computes it from the database."""
+        if self._scheduler is None:
+            return self.due_time(thread_id)
+        job = self._scheduler.get_job(f"{JOB_PREFIX}{thread_id}")
+        return job.next_run_time if job is not None else None
 
     def pending(self) -> list[PendingReflection]:
         """Conversations waiting for reflection with their due times, soonest first.
@@ -298,25 +365,91 @@ class ReflectionScheduler:
         return sorted(jobs, key=lambda p: p.due)
 
     def run(self, thread_id: str) -> Any:
-        """Reflect on ``thread_id`` now, in the calling thread (the worker's, for jobs)."""
+        """Reflect on ``thread_id`` now, in the calling thread (the worker's, for jobs).
+
+        A reflection that gave way to a reply (:class:`Preempted`) is scheduled
+        again and returns ``None``.
+
+        Raises:
+            Exception: whatever ``reflect`` raised (logged, and given to ``on_result``).
+        """
         self.running = thread_id
+        started = time.monotonic()
         try:
             result = self.reflect(thread_id)
+        except Preempted as exc:
+            self.running = None
+            log.info("reflection of %s gave way (%s); it runs again later", thread_id, exc)
+            self._log("reflect", started, thread=thread_id, status="preempted", error=str(exc))
+            if not self._closed:
+                self.submit(thread_id)
+            if self.on_result is not None:
+                self.on_result(thread_id, exc)
+            return None
         except Exception as exc:
+            self.running = None
             log.exception("reflection of %s failed", thread_id)
+            self._log("reflect", started, thread=thread_id, status="error", error=repr(exc))
             if self.on_result is not None:
                 self.on_result(thread_id, exc)
             raise
-        finally:
-            self.running = None
+        self.running = None
+        self._log(
+            "reflect",
+            started,
+            thread=thread_id,
+            status=getattr(result, "status", "done"),
+            changes=dict(Counter(c.op for c in getattr(result, "changes", ()))),
+            model_calls=getattr(result, "model_calls", 0),
+            tokens=getattr(result, "tokens", 0),
+            error=getattr(result, "error", None),
+        )
         if self.on_result is not None:
             self.on_result(thread_id, result)
         return result
 
-    def shutdown(self) -> None:
+    def run_consolidation(self) -> Any:
+        """Run the store-wide consolidation now (the cron job calls this).
+
+        Raises:
+            Exception: whatever ``consolidate`` raised (logged).
+        """
+        if self.consolidate is None:
+            return None
+        started = time.monotonic()
+        try:
+            report = self.consolidate()
+        except Exception as exc:
+            log.exception("consolidation failed")
+            self._log(CONSOLIDATION_JOB, started, status="error", error=repr(exc))
+            raise
+        summary = getattr(report, "summary", str(report))
+        log.info("consolidation: %s", summary)
+        self._log(CONSOLIDATION_JOB, started, status="done", summary=summary)
+        return report
+
+    def next_consolidation(self) -> datetime | None:
+        """When the consolidation runs next (the owner only)."""
+        if self._scheduler is None or (job := self._scheduler.get_job(CONSOLIDATION_JOB)) is None:
+            return None
+        return job.next_run_time
+
+    def _log(self, job: str, started: float, **fields: object) -> None:
+        if self._job_log is not None:
+            seconds = round(time.monotonic() - started, 3)
+            when = datetime.now(UTC).isoformat(timespec="seconds")
+            log_job(self._job_log, time=when, job=job, seconds=seconds, **fields)
+
+    def shutdown(self) -> bool:
         """Stop at once: pending jobs stay in the store, a running reflection is left
-        to die with the process (it runs again later). Never waits."""
+        to die with the process (it runs again later). Never waits.
+
+        Returns:
+            Whether a reflection was still running (the caller may end the process
+            without waiting for it: see ``assistant.cli``).
+        """
         global _active
+        running = self.running is not None
         self._closed = True
         if self._retry is not None:
             self._retry.cancel()
@@ -326,3 +459,4 @@ class ReflectionScheduler:
             if _active is self:
                 _active = None
             self._lock.release()
+        return running

@@ -21,6 +21,7 @@ from assistant.config import Settings
 from assistant.conversations import ConversationStore, Message, MessageStatus
 from assistant.errors import AssistantError, InputError
 from assistant.llm import BackendChoice, explain_failure
+from assistant.llm.gate import ModelGate
 from assistant.memory.recall import MemoryContext, Recall
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,9 @@ class ChatSession:
         choice: the backend and model in use; recorded on every reply.
         settings: token budgets and limits.
         recall: chooses the memories of each turn; ``None``: no memories.
+        gate: held while a reply streams, so that background reflection on the
+            same model gives way (:mod:`assistant.llm.gate`); one is made if none
+            is given.
     """
 
     def __init__(
@@ -102,12 +106,14 @@ class ChatSession:
         choice: BackendChoice,
         settings: Settings,
         recall: Recall | None = None,
+        gate: ModelGate | None = None,
     ) -> None:
         self.store = store
         self.model = model
         self.choice = choice
         self.settings = settings
         self.recall = recall
+        self.gate = gate or ModelGate()
         self._system_template = read_text("prompts/system.md")
 
     def check_message(self, text: str) -> str:
@@ -192,10 +198,11 @@ class ChatSession:
         used = memories.keys
         parts: list[str] = []
         try:
-            async for chunk in self.model.astream(prompt):
-                if piece := chunk.text:
-                    parts.append(piece)
-                    yield ReplyToken(piece)
+            with self.gate.chat():
+                async for chunk in self.model.astream(prompt):
+                    if piece := chunk.text:
+                        parts.append(piece)
+                        yield ReplyToken(piece)
         except (asyncio.CancelledError, GeneratorExit):
             self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.", used)
             raise

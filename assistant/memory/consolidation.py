@@ -5,16 +5,24 @@ found by embedding similarity within one kind (cosine >= a threshold, 0.9 by
 default: MiniLM scores restatements of one fact around 0.9 and related but
 different facts well below) or by equal text; an update keeps the old
 memory's key, creation time, validity, pins and mutes (:func:`merge`).
+
+Reflection only sees the memories related to one conversation; the scheduled
+:func:`consolidate` goes over the whole store (nightly): twins formed in
+different conversations are merged, and history older than the retention period
+is deleted.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from langgraph.store.base import PutOp
 
 from assistant.memory.memories import Memories, StoredMemory
 from assistant.memory.operations import content_stems
-from assistant.memory.schemas import AnyMemory, MemoryKind
+from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, utcnow
 
 #: Cosine similarity at or above which two memories of one kind are one memory.
 MERGE_THRESHOLD = 0.9
@@ -74,3 +82,92 @@ def merge(old: AnyMemory, new: AnyMemory, now: datetime) -> AnyMemory:
         ids = tuple(dict.fromkeys(old.provenance.message_ids + new.provenance.message_ids))
         provenance = new.provenance.model_copy(update={"message_ids": ids})
     return old.model_copy(update={**content, "provenance": provenance, "updated_at": now})
+
+
+@dataclass(frozen=True, slots=True)
+class ConsolidationReport:
+    """What :func:`consolidate` did: twins merged, old history deleted."""
+
+    merged: int = 0
+    retired: int = 0
+
+    @property
+    def summary(self) -> str:
+        """One line: "merged 2, retired 1", or "nothing to do"."""
+        parts = [
+            f"{verb} {n}" for verb, n in (("merged", self.merged), ("retired", self.retired)) if n
+        ]
+        return ", ".join(parts) or "nothing to do"
+
+
+def consolidate(
+    memories: Memories,
+    *,
+    threshold: float = MERGE_THRESHOLD,
+    retention: timedelta | None = None,
+    now: datetime | None = None,
+    batch: int = 64,
+) -> ConsolidationReport:
+    """Consolidate the whole store, in one all-or-nothing store batch.
+
+    - **Merge twins across conversations**: two active memories of one kind with
+      cosine similarity >= ``threshold`` (or equal text) become one. The older
+      keeps its key and takes the more recent content (:func:`merge`; pinned or
+      muted if either was); the other is superseded by it (``invalid_at``,
+      ``superseded_by``), so it stays in history.
+    - **Retire old history**: a superseded or invalidated memory whose
+      ``invalid_at`` is more than ``retention`` ago is deleted (``None``: kept).
+
+    Args:
+        batch: how many memories are searched for twins per store batch.
+
+    Raises:
+        StorageError: the store cannot be read or written (nothing is written).
+    """
+    now = now or utcnow()
+    ops: list[PutOp] = []
+    merged = retired = 0
+    for kind in KINDS:
+        everything = list(memories.every(kind))
+        if retention is not None:
+            for old in everything:
+                if old.memory.invalid_at is not None and old.memory.invalid_at < now - retention:
+                    ops.append(PutOp(memories.namespace_of(kind), old.key, None))
+                    retired += 1
+        active = sorted(
+            (m for m in everything if m.memory.active), key=lambda m: m.memory.created_at
+        )
+        current = {m.key: m.memory for m in active}
+        gone: set[str] = set()
+        touched: set[str] = set()
+        for start in range(0, len(active), batch):
+            chunk = [m for m in active[start : start + batch] if m.key not in gone]
+            answers = memories.similar_each([m.text for m in chunk], [kind], limit=4)
+            for mine, answer in zip(chunk, answers, strict=True):
+                for other in answer:
+                    if mine.key in gone:
+                        break
+                    if other.key == mine.key or other.key in gone or other.key not in current:
+                        continue
+                    if (other.score or 0.0) < threshold and not same_text(other.text, mine.text):
+                        continue
+                    keeper, loser = sorted(
+                        (mine.key, other.key), key=lambda k: current[k].created_at
+                    )
+                    kept, lost = current[keeper], current[loser]
+                    newer = lost if lost.updated_at > kept.updated_at else kept
+                    marks = {
+                        "pinned": kept.pinned or lost.pinned,
+                        "muted": kept.muted or lost.muted,
+                    }
+                    current[keeper] = merge(kept, newer, now).model_copy(update=marks)
+                    current[loser] = lost.model_copy(
+                        update={"invalid_at": now, "superseded_by": keeper, "updated_at": now}
+                    )
+                    gone.add(loser)
+                    touched.update((keeper, loser))
+                    merged += 1
+        ops.extend(memories.put_op(key, current[key]) for key in sorted(touched))
+    if ops:
+        memories.store.batch(ops)
+    return ConsolidationReport(merged, retired)

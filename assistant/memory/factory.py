@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import IndexConfig
@@ -13,9 +15,12 @@ if TYPE_CHECKING:
 
     from assistant.config import Settings
     from assistant.conversations import ConversationStore
+    from assistant.llm.gate import ModelGate
+    from assistant.memory.consolidation import ConsolidationReport
     from assistant.memory.memories import Memories
     from assistant.memory.recall import Recall
     from assistant.memory.reflection import MemoryManager
+    from assistant.scheduler import ReflectionScheduler
 
 
 def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStore:
@@ -81,9 +86,50 @@ def build_recall(settings: Settings, memories: Memories) -> Recall:
 
 
 def build_memory_manager(
-    model: BaseChatModel, memories: Memories, conversations: ConversationStore
+    model: BaseChatModel,
+    memories: Memories,
+    conversations: ConversationStore,
+    gate: ModelGate | None = None,
 ) -> MemoryManager:
-    """The memory manager that reflects with ``model`` on threads of ``conversations``."""
+    """The memory manager that reflects with ``model`` on threads of ``conversations``
+    (giving way to replies through ``gate``, if given)."""
     from assistant.memory.reflection import MemoryManager
 
-    return MemoryManager(model, memories, conversations)
+    return MemoryManager(model, memories, conversations, gate=gate)
+
+
+def build_consolidation(
+    settings: Settings, memories: Memories
+) -> Callable[[], ConsolidationReport]:
+    """The store-wide consolidation with the settings' retention period."""
+    from assistant.memory.consolidation import consolidate
+
+    days = settings.history_retention_days
+    retention = timedelta(days=days) if days is not None else None
+    return lambda: consolidate(memories, retention=retention)
+
+
+def build_scheduler(
+    settings: Settings,
+    conversations: ConversationStore,
+    manager: MemoryManager,
+    on_result: Callable[[str, Any], None] | None = None,
+) -> ReflectionScheduler:
+    """The reflection scheduler the settings describe (not started): it reflects
+    with ``manager`` and consolidates ``manager.memories`` nightly."""
+    from assistant.scheduler import ReflectionScheduler
+
+    return ReflectionScheduler(
+        conversations,
+        manager.reflect,
+        jobstore_url=settings.jobstore,
+        lock_path=settings.scheduler_lock_path,
+        delay_seconds=settings.reflection_delay_seconds,
+        max_wait_seconds=settings.reflection_max_wait_seconds,
+        reconcile_seconds=settings.reconcile_interval_seconds,
+        retry_seconds=settings.reflection_retry_seconds,
+        on_result=on_result,
+        consolidate=build_consolidation(settings, manager.memories),
+        consolidation_cron=settings.consolidation_cron,
+        job_log=settings.job_log_path,
+    )

@@ -11,7 +11,7 @@ a memory is known by its key alone.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -103,6 +103,15 @@ class Memories:
         items = self.store.search(self.namespace_of(kind), limit=limit, offset=offset)
         return [self._read(item) for item in items]
 
+    def every(self, kind: MemoryKind, *, page: int = LISTING_LIMIT) -> Iterator[StoredMemory]:
+        """All memories of ``kind`` (active or not), read ``page`` at a time."""
+        offset = 0
+        while found := self.listing(kind, limit=page, offset=offset):
+            yield from found
+            offset += len(found)
+            if len(found) < page:
+                return
+
     def pinned(self, kind: MemoryKind) -> list[StoredMemory]:
         """Pinned memories of ``kind`` (reads the whole namespace)."""
         items = self.store.search(
@@ -123,10 +132,15 @@ class Memories:
         Reads ``limit`` per kind (twice that when inactive ones are dropped), then
         merges; items without a score (no vector) are left out.
         """
-        return self._similar([query], kinds, limit, active_only)[0]
+        return self.similar_each([query], kinds, limit=limit, active_only=active_only)[0]
 
-    def _similar(
-        self, queries: Sequence[str], kinds: Sequence[MemoryKind], limit: int, active_only: bool
+    def similar_each(
+        self,
+        queries: Sequence[str],
+        kinds: Sequence[MemoryKind] = KINDS,
+        *,
+        limit: int = 8,
+        active_only: bool = True,
     ) -> list[list[StoredMemory]]:
         """:meth:`similar` for each query, in one store batch (one embedding per query)."""
         want = limit * 2 if active_only else limit
@@ -162,7 +176,7 @@ class Memories:
         (``limit`` each), at least ``min_score``, each memory once with its best
         score, best first. One store batch: each query is embedded once."""
         best: dict[str, StoredMemory] = {}
-        for answer in self._similar(list(queries), kinds, limit, True):
+        for answer in self.similar_each(list(queries), kinds, limit=limit):
             for found in answer:
                 score = found.score or 0.0
                 held = best.get(found.key)

@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.runnables import Runnable
 from langgraph.store.base import BaseStore, PutOp
 
 from assistant.conversations import ConversationStore, Message
+from assistant.llm.gate import ModelGate, Preempted
 from assistant.memory.changes import (
     Change,
     ChangeOp,
@@ -107,6 +110,7 @@ class MemoryManager:
         min_related_score: float = 0.2,
         merge_threshold: float = MERGE_THRESHOLD,
         min_grounding: float = 0.6,
+        gate: ModelGate | None = None,
     ) -> None:
         if max_attempts < 1 or max_sentences < 1:
             raise ValueError("max_attempts and max_sentences must be at least 1")
@@ -121,6 +125,7 @@ class MemoryManager:
         self.min_related_score = min_related_score
         self.merge_threshold = merge_threshold
         self.min_grounding = min_grounding
+        self.gate = gate
 
     # the public entry points ---------------------------------------------------------
 
@@ -147,6 +152,8 @@ class MemoryManager:
             StorageError: the conversation database or the store failed (the
                 journal keeps what was decided; the next run completes it).
             InputError: no such thread.
+            Preempted: a reply started during a model call (with a ``gate``);
+                nothing was recorded, and the next run starts over.
         """
         conversations = self._conversations()
         thread = conversations.get_thread(thread_id)
@@ -162,7 +169,8 @@ class MemoryManager:
         through = messages[-1].id
         if thread.incognito:
             record = conversations.record_reflection(thread.id, through, operations="{}")
-            conversations.finish_reflection(record.id)
+            if record is not None:
+                conversations.finish_reflection(record.id)
             return ReflectionResult(thread.id, "incognito", recovered=recovered)
         try:
             plan = self.plan(messages, thread_id=thread.id)
@@ -198,6 +206,9 @@ class MemoryManager:
             model_calls=plan.model_calls,
             tokens=plan.tokens,
         )
+        if record is None:  # another run (maybe another process) got there first
+            log.info("reflection of %s through %d was done by another run", thread.id, through)
+            return ReflectionResult(thread.id, "nothing", recovered=recovered)
         self.apply(plan.changes)
         conversations.finish_reflection(record.id)
         log.info(
@@ -269,7 +280,9 @@ class MemoryManager:
         raw = None
         for attempt in range(1, self.max_attempts + 1):
             try:
-                reply = model.invoke(prompt)
+                reply = self._call(model, prompt)
+            except Preempted:
+                raise
             except Exception as exc:
                 plan.model_calls += 1
                 raise ReflectionFailed(
@@ -297,6 +310,23 @@ class MemoryManager:
             raw,
             plan.model_calls,
             plan.tokens,
+        )
+
+    def _call(self, model: Runnable[Any, BaseMessage], prompt: list[BaseMessage]) -> BaseMessage:
+        """One model call; with a gate, it waits for quiet and streams, giving way to
+        a reply between tokens (closing the stream stops the generation)."""
+        if self.gate is None:
+            return model.invoke(prompt)
+        self.gate.wait_for_quiet()
+        reply: BaseMessageChunk | None = None
+        with closing(model.stream(prompt)) as chunks:  # type: ignore[arg-type]
+            for chunk in chunks:
+                self.gate.check()
+                reply = chunk if reply is None else reply + chunk
+        self.gate.check()
+        return AIMessage(
+            reply.text if reply is not None else "",
+            usage_metadata=getattr(reply, "usage_metadata", None),
         )
 
     def _resolve(

@@ -31,6 +31,7 @@ class Reflector:
             record = self.conversations.record_reflection(
                 thread_id, messages[-1].id, operations="{}"
             )
+            assert record is not None
             self.conversations.finish_reflection(record.id)
         self.done.set()
         return "applied"
@@ -188,3 +189,112 @@ def test_a_failed_reflection_waits_before_it_is_tried_again(tmp_path, conversati
     due = scheduler.due_time(thread.id)
     assert due is not None
     assert (due - message.created_at).total_seconds() >= 1800
+
+
+def test_a_reflection_that_gives_way_to_a_reply_is_scheduled_again(tmp_path, conversations) -> None:
+    from assistant.llm.gate import Preempted
+
+    results: list[object] = []
+    reflector = Reflector(conversations)
+    calls = 0
+
+    def reflect(thread_id: str) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise Preempted("a reply started")
+        return reflector(thread_id)
+
+    scheduler = scheduler_for(
+        tmp_path,
+        conversations,
+        reflect,
+        on_result=lambda thread_id, result: results.append(result),
+        job_log=tmp_path / "logs" / "jobs.log",
+    )
+    scheduler.start()
+    thread = conversations.create_thread()
+    say(conversations, thread.id, "my dog is Fido")
+    try:
+        scheduler.submit(thread.id, after_seconds=0)
+        wait_for(lambda: reflector.done.is_set())
+        assert isinstance(results[0], Preempted) and results[1] == "applied"
+        wait_for(lambda: len(read_job_log(tmp_path)) == 2)
+        preempted, applied = read_job_log(tmp_path)
+        assert (preempted["status"], preempted["thread"]) == ("preempted", thread.id)
+        assert applied["status"] == "done" and applied["seconds"] >= 0
+        assert (tmp_path / "logs" / "jobs.log").stat().st_mode & 0o077 == 0
+    finally:
+        scheduler.shutdown()
+
+
+def read_job_log(tmp_path: Path) -> list[dict]:
+    import json
+
+    path = tmp_path / "logs" / "jobs.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_reconcile_pushes_back_a_job_for_messages_from_another_process(
+    tmp_path, conversations
+) -> None:
+    scheduler = scheduler_for(tmp_path, conversations, Reflector(conversations), delay_seconds=30)
+    scheduler.start()
+    thread = conversations.create_thread()
+    say(conversations, thread.id, "first")
+    try:
+        first_due = scheduler.submit(thread.id)
+        time.sleep(1.2)  # moves of less than a second are left alone
+        say(conversations, thread.id, "second, sent by `assistant chat`")  # no submit here
+        assert scheduler.reconcile() == 1
+        later = scheduler.due(thread.id)
+        assert later is not None and first_due is not None and later > first_due
+        assert scheduler.reconcile() == 0  # stable
+        scheduler.submit(thread.id, after_seconds=20)  # asked for: reconcile leaves it
+        asked = scheduler.due(thread.id)
+        say(conversations, thread.id, "third")
+        scheduler.reconcile()
+        assert scheduler.due(thread.id) == asked
+    finally:
+        scheduler.shutdown()
+
+
+def test_a_consolidation_missed_while_closed_runs_at_the_next_start(
+    tmp_path, conversations
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    runs: list[float] = []
+
+    def consolidate() -> str:
+        runs.append(time.monotonic())
+        return "merged 1"
+
+    options = {"consolidate": consolidate, "job_log": tmp_path / "logs" / "jobs.log"}
+    first = scheduler_for(tmp_path, conversations, Reflector(conversations), **options)
+    first.start()
+    nightly = first.next_consolidation()
+    assert nightly is not None and nightly > datetime.now(UTC)
+    first.shutdown()
+    # The app was closed over the night: the stored run time is now in the past.
+    jobs = SQLAlchemyJobStore(
+        url=f"sqlite:///{tmp_path / 'jobs.sqlite3'}", tablename="reflection_jobs"
+    )
+    jobs.start(None, "default")  # type: ignore[arg-type]
+    job = jobs.lookup_job("consolidate")
+    job.next_run_time = datetime.now(UTC) - timedelta(hours=5)
+    jobs.update_job(job)
+    jobs.shutdown()
+    second = scheduler_for(tmp_path, conversations, Reflector(conversations), **options)
+    second.start()
+    try:
+        wait_for(lambda: runs)
+        time.sleep(0.3)
+        assert len(runs) == 1  # coalesced: one run, not one per missed night
+        assert second.next_consolidation() > datetime.now(UTC)
+        wait_for(lambda: read_job_log(tmp_path))
+        assert read_job_log(tmp_path)[-1]["job"] == "consolidate"
+    finally:
+        second.shutdown()

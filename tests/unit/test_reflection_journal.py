@@ -44,12 +44,16 @@ def test_the_cursor_moves_only_when_a_reflection_is_applied(store: ConversationS
     assert store.pending_reflection(thread.id) is None
 
     pending = store.record_reflection(thread.id, second.id, operations="[]", model_calls=1)
-    assert store.pending_reflection(thread.id) == pending
+    assert pending is not None and store.pending_reflection(thread.id) == pending
+    # A second run on the thread (another process) records nothing while one is pending...
+    assert store.record_reflection(thread.id, second.id, operations="[]") is None
     assert store.get_thread(thread.id).reflected_through == 0  # recorded, not applied
     store.finish_reflection(pending.id)
     assert store.pending_reflection(thread.id) is None
     assert store.get_thread(thread.id).reflected_through == second.id
     assert store.unreflected(thread.id) == []
+    # ...nor once the messages it read are reflected on.
+    assert store.record_reflection(thread.id, second.id, operations="[]") is None
     third = store.add_message(thread.id, "user", "My dog is Fido.")
     assert [m.id for m in store.unreflected(thread.id)] == [third.id]
     assert [r.status for r in store.reflections(thread.id)] == ["failed", "applied"]

@@ -46,7 +46,12 @@ async def test_a_turn_saves_both_messages_and_streams(
 ) -> None:
     session = ChatSession(store, fake("Hello there friend"), fake_choice, settings)
     thread = store.create_thread()
-    events = await run(session, thread.id, "hi")
+    events, busy = [], []
+    async for event in session.send(thread.id, "hi"):
+        events.append(event)
+        busy.append(session.gate.busy)  # background reflection gives way meanwhile
+    assert busy[events.index(next(e for e in events if isinstance(e, ReplyToken)))]
+    assert not session.gate.busy
     assert isinstance(events[0], UserMessageSaved)
     assert "".join(e.text for e in events if isinstance(e, ReplyToken)) == "Hello there friend"
     assert isinstance(events[-1], ReplyFinished)
@@ -84,6 +89,7 @@ async def test_a_cancelled_reply_keeps_what_was_written(
     with pytest.raises(asyncio.CancelledError):
         await task
     saved = store.messages(thread.id)
+    assert not session.gate.busy
     assert [(m.role, m.status) for m in saved] == [("user", "complete"), ("assistant", "cancelled")]
     assert saved[1].content == "part0 part1"
 
