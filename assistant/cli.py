@@ -92,7 +92,15 @@ def main_options(
         from assistant.memory.factory import open_memories
         from tui.app import AssistantApp
 
-        AssistantApp(settings, store, memory_loader=open_memories).run()
+        app = AssistantApp(settings, store, memory_loader=open_memories)
+        app.run()
+        if app.left_running:
+            # A background reflection is still in a model call or an embedding:
+            # end now rather than wait for it or free the model under it. It
+            # wrote nothing yet (or its journal completes it), so it runs again.
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(0)
 
 
 @cli.command()

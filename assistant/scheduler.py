@@ -174,7 +174,9 @@ class ReflectionScheduler:
         self.consolidate = consolidate
         self.consolidation_cron = consolidation_cron
         self._job_log = job_logger(job_log) if job_log is not None else None
-        self._lock = FileLock(lock_path)
+        # Not thread-local: the TUI takes the lock in a worker thread and releases
+        # it on the UI thread when it quits.
+        self._lock = FileLock(lock_path, thread_local=False)
         self._scheduler: Any = None
         self._retry: threading.Timer | None = None
         self._closed = False
@@ -284,19 +286,24 @@ class ReflectionScheduler:
             due = max(due, journal[-1].created_at + self.retry)
         return due
 
-    def submit(self, thread_id: str, after_seconds: float | None = None) -> datetime | None:
+    def submit(
+        self, thread_id: str, after_seconds: float | None = None, *, asked: bool | None = None
+    ) -> datetime | None:
         """(Re)schedule the reflection of ``thread_id``: a new message pushes it back.
 
         Args:
             after_seconds: run this long from now instead (``0``: at once).
+            asked: the user asked for it, so reconcile keeps its time (default:
+                whether ``after_seconds`` was given).
 
         Returns:
             The due time, or ``None`` when there is nothing to reflect on. A process
             that is not the owner schedules nothing: the owner's reconcile will.
         """
         name = f"reflect on {thread_id}"
-        if after_seconds is not None:
+        if asked if asked is not None else after_seconds is not None:
             name += ASKED
+        if after_seconds is not None:
             due: datetime | None = datetime.now(UTC) + timedelta(seconds=after_seconds)
         else:
             due = self.due_time(thread_id)
@@ -390,10 +397,14 @@ class ReflectionScheduler:
             self.running = None
             log.exception("reflection of %s failed", thread_id)
             self._log("reflect", started, thread=thread_id, status="error", error=repr(exc))
+            if not self._closed:  # try again after the backoff, not at once
+                self.submit(thread_id, self.retry.total_seconds(), asked=True)
             if self.on_result is not None:
                 self.on_result(thread_id, exc)
             raise
         self.running = None
+        if getattr(result, "status", None) == "failed" and not self._closed:
+            self.submit(thread_id)  # the journal's failure sets the backoff
         self._log(
             "reflect",
             started,

@@ -5,11 +5,18 @@ llama.cpp) runs in a thread worker; streaming a reply runs in an async worker,
 so the screen stays responsive while the model writes. Errors end up in one
 ``on_worker_state_changed`` and are shown as notifications and notes, never as
 a traceback.
+
+Background reflection (:mod:`assistant.scheduler`) starts once the model and the
+memories are loaded: each reply (re)schedules its conversation, the status bar
+counts down to the reflection of the conversation on screen, and results come
+back as :class:`ReflectionDone` messages. Replies hold the model gate, so a
+reflection gives way to them; quitting never waits for one.
 """
 
 import logging
 from collections.abc import Callable, Iterable
-from contextlib import aclosing
+from contextlib import aclosing, suppress
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -24,7 +31,7 @@ from assistant.commands import Command, command_help, parse_command
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
-from tui.messages import BackendFailed, BackendReady
+from tui.messages import BackendFailed, BackendReady, ReflectionDone
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
@@ -34,6 +41,8 @@ if TYPE_CHECKING:
 
     from assistant.llm import BackendChoice
     from assistant.memory.memories import Memories, StoredMemory
+    from assistant.memory.reflection import MemoryManager
+    from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,7 @@ class AssistantApp(App[None]):
         Binding("f2", "rename_thread", "Rename"),
         Binding("f8", "delete_thread", "Delete"),
         Binding("f4", "toggle_incognito", "Incognito"),
+        Binding("f5", "reflect", "Reflect"),
         Binding("escape", "stop_reply", "Stop reply"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
@@ -94,6 +104,12 @@ class AssistantApp(App[None]):
         self.memories: Memories | None = None  # set once the store is open
         self.memory_error: str | None = None
         self.new_thread_incognito = False  # for the conversation not saved yet
+        self.manager: MemoryManager | None = None  # reflects with the chat model
+        self.scheduler: ReflectionScheduler | None = None  # background reflection
+        self.left_running = False  # a reflection was still running at quit
+        self._due: datetime | None = None  # the on-screen thread's reflection
+        self._asked: set[str] = set()  # threads whose reflection the user asked for
+        self._reply_thread: str | None = None
 
     def compose(self) -> ComposeResult:
         # The first screen is complete in one pass: the latest conversation is open.
@@ -110,13 +126,20 @@ class AssistantApp(App[None]):
         yield Footer()
 
     def on_unmount(self) -> None:
-        if self.memories is not None:
+        """Quit at once: a reflection in progress stops at its next token or is
+        left to end with the process; pending jobs stay in the job store."""
+        if self.session is not None:
+            self.session.gate.close()
+        if self.scheduler is not None:
+            self.left_running = self.scheduler.shutdown()
+        if self.memories is not None and not self.left_running:
             self.memories.close()
 
     def on_mount(self) -> None:
         self.query_one(ChatLog).scroll_end(animate=False)
         self.query_one(Composer).focus()
         self.call_after_refresh(self.load_model)
+        self.set_interval(1.0, self._tick)
 
     # The model -------------------------------------------------------------
 
@@ -144,7 +167,39 @@ class AssistantApp(App[None]):
                 self.memory_error = str(exc)
                 log.warning("memories are off: %s", exc)
         session = ChatSession(self.store, model, choice, self.settings, recall)
+        if self.memories is not None:
+            self._start_scheduler(session)
         self.post_message(BackendReady(session))
+
+    def _start_scheduler(self, session: "ChatSession") -> None:
+        """Background reflection with the chat model (in the loading worker thread)."""
+        from assistant.memory.factory import build_memory_manager, build_scheduler
+
+        assert self.memories is not None
+        self.manager = build_memory_manager(session.model, self.memories, self.store, session.gate)
+        scheduler = build_scheduler(self.settings, self.store, self.manager, self._reflected)
+        try:
+            owner = scheduler.start()
+        except AssistantError as exc:
+            log.warning("background reflection is off: %s", exc)
+            self.call_from_thread(
+                self.notify, f"{exc} Use /reflect.", title="No background reflection"
+            )
+            return
+        self.scheduler = scheduler
+        if not owner:
+            self.call_from_thread(
+                self.notify,
+                "Another assistant (a window or `assistant daemon`) reflects in the "
+                "background for this data; this one leaves it to that one.",
+                title="Background reflection",
+            )
+
+    def _reflected(self, thread_id: str, result: object) -> None:
+        """The scheduler's ``on_result`` (its worker thread): hand over to the UI."""
+        asked = thread_id in self._asked
+        self._asked.discard(thread_id)
+        self.post_message(ReflectionDone(thread_id, result, asked))
 
     @on(BackendReady)
     def _backend_ready(self, event: BackendReady) -> None:
@@ -173,9 +228,80 @@ class AssistantApp(App[None]):
         text = f"● {choice.label}{quality}"
         if self.incognito:
             text = f"{text}   incognito: nothing remembered"
-        if not activity and self._reflecting:
-            activity = "reflecting…"
+        if not activity:
+            activity = self._reflection_state()
         self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
+
+    def _reflection_state(self) -> str:
+        """ "reflecting…", "reflection in 9:41", or nothing, for the thread on screen."""
+        running = self.scheduler.running if self.scheduler is not None else None
+        if self._reflecting or (running is not None and running == self.thread_id):
+            return "reflecting…"
+        if self._due is None or self.incognito:
+            return ""
+        left = max(0, int((self._due - datetime.now(UTC)).total_seconds()))
+        if left == 0:
+            return "reflection due"
+        minutes, seconds = divmod(left, 60)
+        hours, minutes = divmod(minutes, 60)
+        clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+        return f"reflection in {clock}"
+
+    def _tick(self) -> None:
+        """Every second: the countdown to the on-screen thread's reflection."""
+        if self.scheduler is not None:
+            self.read_due(self.thread_id)
+
+    @work(thread=True, exit_on_error=False, group="scheduling")
+    def read_due(self, thread_id: str | None) -> None:
+        """The job store and the database are read off the event loop."""
+        assert self.scheduler is not None
+        due = self.scheduler.due(thread_id) if thread_id else None
+        self.call_from_thread(self._show_due, thread_id, due)
+
+    def _show_due(self, thread_id: str | None, due: datetime | None) -> None:
+        if thread_id == self.thread_id:
+            self._due = due
+            self._set_status()
+
+    @work(thread=True, exit_on_error=False, group="scheduling")
+    def schedule_reflection(self, thread_id: str) -> None:
+        """After a reply: (re)schedule the thread's reflection (debounce)."""
+        assert self.scheduler is not None
+        due = self.scheduler.submit(thread_id)
+        self.call_from_thread(self._show_due, thread_id, due)
+
+    @on(ReflectionDone)
+    def _reflection_done(self, event: ReflectionDone) -> None:
+        from assistant.llm.gate import Preempted
+
+        self._set_status()
+        result = event.result
+        title = "Reflection"
+        if event.thread_id != self.thread_id:  # say which conversation it was
+            with suppress(AssistantError):  # unless deleted since
+                title = f"Reflection · {self.store.get_thread(event.thread_id).title}"
+        if isinstance(result, Preempted):
+            if event.asked:
+                self.notify(
+                    "Paused for your message; it runs again when the chat is quiet.", title=title
+                )
+        elif isinstance(result, BaseException):
+            message = (
+                str(result) if isinstance(result, AssistantError) else f"{result!r}; see the log"
+            )
+            self.notify(message, title=f"{title} failed", severity="error", timeout=15)
+        else:
+            status = getattr(result, "status", "")
+            summary = getattr(result, "summary", str(result))
+            if status == "failed":
+                self.notify(summary, title=title, severity="error", timeout=15)
+            elif event.asked:
+                self.notify(
+                    summary if status != "nothing" else "nothing new to reflect on", title=title
+                )
+            elif status == "applied" and getattr(result, "changes", ()):
+                self.notify(summary, title=title)
 
     # Conversations ---------------------------------------------------------
 
@@ -183,6 +309,9 @@ class AssistantApp(App[None]):
         """Show ``thread_id`` (or an empty new conversation) and highlight it in the sidebar."""
         self.thread_id = thread_id
         self.new_thread_incognito = False
+        self._due = None
+        if self.scheduler is not None:
+            self.read_due(thread_id)
         messages = self.store.messages(thread_id) if thread_id else []
         await self.query_one(ChatLog).show(messages)
         self.query_one(ThreadList).highlight(thread_id)
@@ -264,9 +393,6 @@ class AssistantApp(App[None]):
         if self._replying:
             self.notify("Wait for the reply to finish, or press Esc to stop it.")
             return
-        if self._reflecting:
-            self.notify("Reflecting on the conversation with the model; send again in a moment.")
-            return
         try:
             text = self.session.check_message(parsed)
             self._save_new_thread()
@@ -280,6 +406,7 @@ class AssistantApp(App[None]):
         self._reply_view = await chat.add(MessageView("assistant", author=author))
         self._set_status("writing…")
         assert self.thread_id is not None
+        self._reply_thread = self.thread_id
         self.stream_reply(self.thread_id, text, self._reply_view)
 
     def _save_new_thread(self) -> str:
@@ -325,7 +452,8 @@ class AssistantApp(App[None]):
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group in ("memories", "reflection") and event.state == WorkerState.ERROR:
+        groups = ("memories", "reflection", "scheduling")
+        if event.worker.group in groups and event.state == WorkerState.ERROR:
             log.error("%s failed", event.worker.name, exc_info=event.worker.error)
             message = f"Unexpected error: {event.worker.error!r}. Details are in the log."
             self.notify(message, title="Memories", severity="error", timeout=15)
@@ -336,6 +464,8 @@ class AssistantApp(App[None]):
         view, self._reply_view = self._reply_view, None
         if view is not None and not view.is_attached:  # another conversation is open
             view = None
+        if self.scheduler is not None and self._reply_thread is not None:
+            self.schedule_reflection(self._reply_thread)  # whatever the reply's fate
         self._set_status()
         if event.state == WorkerState.CANCELLED and view is not None:
             view.set_note("Stopped. The partial reply is saved.", "stopped")
@@ -481,40 +611,38 @@ class AssistantApp(App[None]):
         return any(w.group == "reflection" and w.is_running for w in self.workers)
 
     def action_reflect(self) -> bool:
-        """Reflect on the conversation on screen now; ``False`` if it cannot start."""
-        if self.session is None or self.memories is None:
+        """Reflect on the conversation on screen now (F5, ``/reflect``): through the
+        scheduler when this process runs it (one reflection at a time), else in a
+        worker. It waits while a reply is written. ``False`` if it cannot start."""
+        if self.session is None or self.manager is None:
             problem = self.backend_error or self.memory_error or "The model is still loading."
             self.notify(problem, title="Cannot reflect", severity="warning")
             return False
         if self.thread_id is None:
             self.notify("Nothing to reflect on yet: this conversation is empty.")
             return True
-        if self._replying or self._reflecting:
-            self.notify("The model is busy; reflect when the reply has finished.")
-            return False
-        self.reflect_thread(self.thread_id)
+        if self._reflecting or self.thread_id in self._asked:
+            self.notify("Already reflecting on this conversation.")
+            return True
+        self._asked.add(self.thread_id)
+        if self.scheduler is not None and self.scheduler.owner:
+            self.scheduler.submit(self.thread_id, after_seconds=0)
+        else:
+            self.reflect_thread(self.thread_id)
         self._set_status("reflecting…")
         return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reflection")
     def reflect_thread(self, thread_id: str) -> None:
         """Reflection calls the model and the store: a thread worker, off the UI loop."""
-        from assistant.memory.factory import build_memory_manager
+        from assistant.llm.gate import Preempted
 
-        assert self.session is not None and self.memories is not None
-        manager = build_memory_manager(self.session.model, self.memories, self.store)
+        assert self.manager is not None
         try:
-            result = manager.reflect(thread_id)
-        except AssistantError as exc:
-            self.call_from_thread(
-                self.notify, str(exc), title="Reflection failed", severity="error"
-            )
-        else:
-            severity = "error" if result.status == "failed" else "information"
-            summary = result.summary if result.status != "nothing" else "nothing new to reflect on"
-            self.call_from_thread(self.notify, summary, title="Reflection", severity=severity)
-        finally:
-            self.call_from_thread(self._set_status)
+            result: object = self.manager.reflect(thread_id)
+        except (AssistantError, Preempted) as exc:
+            result = exc
+        self._reflected(thread_id, result)
 
     # Command palette -------------------------------------------------------
 

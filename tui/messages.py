@@ -21,3 +21,14 @@ class BackendFailed(Message):
     """No chat model could be loaded; ``error`` says why and what to do."""
 
     error: str
+
+
+@dataclass
+class ReflectionDone(Message):
+    """A reflection ended (in the scheduler's worker thread): ``result`` is its
+    ``ReflectionResult``, or the exception that ended it (``Preempted``: it gave
+    way to a reply and runs again later)."""
+
+    thread_id: str
+    result: object
+    asked: bool = False

@@ -5,6 +5,7 @@ tested on its own in tests/memory)."""
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -189,6 +190,27 @@ def test_a_failed_reflection_waits_before_it_is_tried_again(tmp_path, conversati
     due = scheduler.due_time(thread.id)
     assert due is not None
     assert (due - message.created_at).total_seconds() >= 1800
+
+
+def test_a_reflection_that_raised_is_tried_again_after_the_backoff(tmp_path, conversations) -> None:
+    from assistant.errors import StorageError
+
+    def broken(thread_id: str) -> None:
+        raise StorageError("the disk is full")
+
+    scheduler = scheduler_for(tmp_path, conversations, broken, retry_seconds=120)
+    scheduler.start()
+    thread = conversations.create_thread()
+    say(conversations, thread.id, "hello")
+    try:
+        with pytest.raises(StorageError):
+            scheduler.run(thread.id)
+        due = scheduler.due(thread.id)
+        assert due is not None
+        assert 100 < (due - datetime.now(UTC)).total_seconds() <= 120
+        assert scheduler.reconcile() == 0  # reconcile keeps the backoff
+    finally:
+        scheduler.shutdown()
 
 
 def test_a_reflection_that_gives_way_to_a_reply_is_scheduled_again(tmp_path, conversations) -> None:

@@ -55,7 +55,13 @@ async def type_and_send(pilot, text: str) -> None:
 
 
 async def settle(pilot) -> None:
+    """Wait for the app's workers and for the reflections asked for (they run in the
+    scheduler's thread), then for the messages they posted."""
     await pilot.app.workers.wait_for_complete()
+    for _ in range(2400):
+        if not pilot.app._asked:
+            break
+        await pilot.pause(0.05)
     await pilot.pause()
 
 

@@ -1,8 +1,6 @@
 """Memories in the TUI through Pilot: the memories used under a reply, the slash
 commands and incognito, on real Chroma with the real embedder."""
 
-from collections.abc import Iterator
-
 import pytest
 from textual.widgets import Button, Static
 
@@ -11,30 +9,13 @@ from assistant.conversations import ConversationStore
 from assistant.llm import BackendChoice
 from assistant.memory.memories import Memories, new_key
 from assistant.memory.schemas import ProceduralMemory, SemanticMemory
-from assistant.memory.store import ChromaStore
-from tests.memory.conftest import NAMESPACE, ScriptedModel, fact, judged
+from tests.memory.conftest import ScriptedModel, fact, judged
 from tests.tui.test_app import SIZE, settle, type_and_send
 from tui.app import AssistantApp, load_backend
 from tui.screens.dialogs import ConfirmScreen
 from tui.widgets.chat import Composer, MemoriesUsed
 
 CHOICE = BackendChoice("local", "scripted", "local · scripted", "test", None, "http://x")
-
-
-@pytest.fixture
-def memory_loader(tmp_path, minilm) -> Iterator:
-    """Opens one real Chroma store (MiniLM) for the app; yields the loader."""
-    index = {"dims": 384, "embed": minilm, "fields": ["text"]}
-    opened: list[Memories] = []
-
-    def load(settings: Settings) -> Memories:
-        chroma = ChromaStore.persistent(tmp_path / "memory", index=index, embedder_name=minilm.name)
-        opened.append(Memories(chroma, NAMESPACE))
-        return opened[-1]
-
-    yield load
-    for memories in opened:
-        memories.close()
 
 
 def make_app(settings: Settings, memory_loader, replies: list[str]) -> AssistantApp:
