@@ -183,13 +183,50 @@ def reflect(
     thread: Annotated[
         str | None, typer.Option("--thread", "-t", help="Only this conversation (id).")
     ] = None,
+    due: Annotated[
+        bool, typer.Option("--due", help="Only conversations whose quiet period is over.")
+    ] = False,
+    every: Annotated[
+        bool,
+        typer.Option("--all", help="Every conversation with new messages (the default)."),
+    ] = False,
 ) -> None:
     """Reflect now: turn new messages into memories (default: every conversation
     with messages not reflected on yet)."""
     from assistant.headless import run_reflect
 
-    for line in run_reflect(ctx.obj.settings, thread):
+    if sum((thread is not None, due, every)) > 1:
+        raise InputError("Give one of --thread, --due and --all.")
+    for line in run_reflect(ctx.obj.settings, thread, due_only=due):
         typer.echo(line)
+
+
+@cli.command()
+def jobs(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List pending reflections with their due times, and who runs them."""
+    from assistant.headless import list_jobs
+
+    for line in list_jobs(ctx.obj.settings, as_json=as_json):
+        typer.echo(line)
+
+
+@cli.command()
+def daemon(ctx: typer.Context) -> None:
+    """Run background reflection without the TUI, until Ctrl+C or SIGTERM (for
+    people who chat from the CLI, or want reflection while the TUI is closed)."""
+    import signal
+    import threading
+
+    from assistant.headless import run_daemon
+
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    if run_daemon(ctx.obj.settings, stop):
+        logging.shutdown()  # as the TUI does: never wait for a reflection in progress
+        os._exit(0)
 
 
 memories = typer.Typer(help="Look after the memory store.", no_args_is_help=True)

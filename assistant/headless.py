@@ -1,11 +1,17 @@
-"""The headless front end: one message from the command line, and ``doctor``."""
+"""The headless front end: one message from the command line, reflection, the
+jobs and the daemon, and ``doctor``."""
 
+import json
+import logging
 import platform
 import sys
+import threading
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 from assistant import __version__
 from assistant.commands import Command, command_help
@@ -112,8 +118,9 @@ def run_command(settings: Settings, command: Command, thread_id: str | None) -> 
     raise InputError(hint[command.name])
 
 
-def run_reflect(settings: Settings, thread_id: str | None) -> list[str]:
-    """Reflect now on ``thread_id``, or on every thread with unreflected messages.
+def run_reflect(settings: Settings, thread_id: str | None, *, due_only: bool = False) -> list[str]:
+    """Reflect now on ``thread_id``, or on every thread with unreflected messages
+    (``due_only``: only those whose quiet period is over, as the scheduler would).
 
     Returns:
         One line per thread: its id, title and what reflection did.
@@ -122,12 +129,17 @@ def run_reflect(settings: Settings, thread_id: str | None) -> list[str]:
         AssistantError: the store, the model or the thread is unavailable, or a
             reflection failed (after the others ran).
     """
-    from assistant.memory.factory import build_memory_manager, open_memories
+    from assistant.memory.factory import build_memory_manager, build_scheduler, open_memories
 
     store = ConversationStore(settings.database_path)
     threads = [store.get_thread(thread_id)] if thread_id else store.list_threads()
     due = [t for t in threads if thread_id or store.unreflected(t.id)]
+    if due_only:
+        now, schedule = datetime.now(UTC), build_scheduler(settings, store)
+        due = [t for t in due if (when := schedule.due_time(t.id)) is not None and when <= now]
     if not due:
+        if due_only:
+            return ["Nothing is due: conversations still in their quiet period wait for it."]
         return ["Nothing to reflect on: every conversation is up to date."]
     memories = open_memories(settings)
     choice = choose_backend(settings)
@@ -150,6 +162,129 @@ def run_reflect(settings: Settings, thread_id: str | None) -> list[str]:
             "It runs again with the next message, or with `assistant reflect`."
         )
     return lines
+
+
+def _in(due: datetime, now: datetime) -> str:
+    seconds = int((due - now).total_seconds())
+    if seconds <= 0:
+        return "due now"
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"in {hours}:{minutes:02d}:{seconds:02d}" if hours else f"in {minutes}:{seconds:02d}"
+
+
+def list_jobs(settings: Settings, *, as_json: bool = False) -> list[str]:
+    """The pending reflections, soonest first, and who runs them.
+
+    Due times follow from the conversation database (the last message plus the
+    quiet period, capped by the maximum wait, after any failure's backoff): what
+    the scheduler owner's reconcile gives every job.
+
+    Returns:
+        Lines to print: one per pending reflection (JSON objects with ``as_json``),
+        then, in text, who runs them.
+    """
+    from assistant.memory.factory import build_scheduler
+
+    store = ConversationStore(settings.database_path)
+    scheduler = build_scheduler(settings, store)
+    now = datetime.now(UTC)
+    lines = []
+    for job in scheduler.pending():
+        thread = store.get_thread(job.thread_id)
+        if as_json:
+            row = {"thread_id": thread.id, "title": thread.title, "due": job.due.isoformat()}
+            lines.append(json.dumps(row))
+        else:
+            when = job.due.astimezone().strftime("%Y-%m-%d %H:%M")
+            lines.append(f"{thread.id[:8]}  {when}  {_in(job.due, now):<12} {thread.title}")
+    if as_json:
+        return lines
+    if not lines:
+        lines.append("No reflection pending: every conversation is up to date.")
+    if scheduler.owned_elsewhere():
+        lines.append(
+            "Background reflection runs in another assistant (a TUI or `assistant daemon`)."
+        )
+    else:
+        lines.append(
+            "No assistant is running: due reflections run when `assistant` or "
+            "`assistant daemon` starts (or now, with `assistant reflect --due`)."
+        )
+    return lines
+
+
+def run_daemon(settings: Settings, stop: threading.Event) -> bool:
+    """Run background reflection and the nightly consolidation until ``stop`` is set.
+
+    Prints one line when it starts and one per job. A daemon that is not the owner
+    (a TUI or another daemon runs the jobs) waits and takes over when that one
+    ends. The model and the memories are loaded at the first job, so a waiting
+    daemon costs little.
+
+    Returns:
+        Whether a reflection was still running when it stopped (it was left to
+        end with the process and runs again later).
+
+    Raises:
+        AssistantError: the conversation database or the job store cannot be opened.
+    """
+    from assistant.memory.factory import build_consolidation, build_scheduler
+
+    store = ConversationStore(settings.database_path)
+    loaded: dict[str, Any] = {}
+    lock = threading.Lock()
+
+    def manager() -> Any:
+        with lock:
+            if "manager" not in loaded:
+                from assistant.memory.factory import build_memory_manager, open_memories
+
+                choice = choose_backend(settings)
+                say(f"model: {choice.label} ({choice.reason})")
+                memories = open_memories(settings)
+                model = load_chat_model(choice, settings)
+                loaded["memories"] = memories
+                loaded["manager"] = build_memory_manager(model, memories, store)
+            return loaded["manager"]
+
+    def reflect(thread_id: str) -> Any:
+        say(f"reflecting on {thread_id[:8]} ({store.get_thread(thread_id).title})")
+        return manager().reflect(thread_id)
+
+    def consolidate() -> Any:
+        return build_consolidation(settings, manager().memories)()
+
+    def reflected(thread_id: str, result: object) -> None:
+        summary = getattr(result, "summary", None) or f"failed: {result}"
+        say(f"reflected on {thread_id[:8]}: {summary}")
+
+    scheduler = build_scheduler(settings, store, reflect, consolidate, reflected)
+    owner = scheduler.start()
+    say(f"assistant daemon: data in {settings.data_dir}; job log {settings.job_log_path}")
+    try:
+        while not stop.is_set():
+            if owner:
+                say("running background reflection; Ctrl+C stops")
+            else:
+                say("another assistant runs background reflection; waiting to take over")
+            while owner == scheduler.owner and not stop.wait(0.5):
+                pass
+            owner = scheduler.owner
+    except KeyboardInterrupt:
+        pass
+    finally:
+        left_running = scheduler.shutdown()
+        if "memories" in loaded and not left_running:
+            loaded["memories"].close()
+        say("stopped" + (": the reflection in progress runs again later" if left_running else ""))
+    return left_running
+
+
+def say(line: str) -> None:
+    """A daemon line on stdout, timestamped, flushed at once."""
+    print(f"{datetime.now().strftime('%H:%M:%S')} {line}", flush=True)
+    logging.getLogger(__name__).info("daemon: %s", line)
 
 
 @dataclass

@@ -267,10 +267,24 @@ class ReflectionScheduler:
     def _try_again(self) -> None:
         if not self._closed and not self.owner:
             try:
-                self.start()
+                if self.start():
+                    log.info("took over the reflection jobs")
             except AssistantError as exc:
                 log.warning("taking over reflection jobs failed: %s", exc)
                 self._retry_later()
+
+    def owned_elsewhere(self) -> bool:
+        """Whether another process runs the jobs now (holds the lock)."""
+        from filelock import Timeout
+
+        if self.owner:
+            return False
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return True
+        self._lock.release()
+        return False
 
     def due_time(self, thread_id: str) -> datetime | None:
         """When ``thread_id`` should be reflected on, from its unreflected messages

@@ -173,11 +173,18 @@ class AssistantApp(App[None]):
 
     def _start_scheduler(self, session: "ChatSession") -> None:
         """Background reflection with the chat model (in the loading worker thread)."""
-        from assistant.memory.factory import build_memory_manager, build_scheduler
+        from assistant.memory.factory import (
+            build_consolidation,
+            build_memory_manager,
+            build_scheduler,
+        )
 
         assert self.memories is not None
         self.manager = build_memory_manager(session.model, self.memories, self.store, session.gate)
-        scheduler = build_scheduler(self.settings, self.store, self.manager, self._reflected)
+        consolidate = build_consolidation(self.settings, self.memories)
+        scheduler = build_scheduler(
+            self.settings, self.store, self.manager.reflect, consolidate, self._reflected
+        )
         try:
             owner = scheduler.start()
         except AssistantError as exc:

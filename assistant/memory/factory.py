@@ -112,16 +112,25 @@ def build_consolidation(
 def build_scheduler(
     settings: Settings,
     conversations: ConversationStore,
-    manager: MemoryManager,
+    reflect: Callable[[str], Any] | None = None,
+    consolidate: Callable[[], Any] | None = None,
     on_result: Callable[[str, Any], None] | None = None,
 ) -> ReflectionScheduler:
-    """The reflection scheduler the settings describe (not started): it reflects
-    with ``manager`` and consolidates ``manager.memories`` nightly."""
+    """The reflection scheduler the settings describe (not started).
+
+    Args:
+        reflect: reflects on a thread (``MemoryManager.reflect``); ``None`` for a
+            scheduler that only reads (``assistant jobs``).
+        consolidate: the nightly consolidation (:func:`build_consolidation`).
+    """
     from assistant.scheduler import ReflectionScheduler
+
+    def cannot(thread_id: str) -> None:
+        raise RuntimeError("this scheduler only reads the jobs")
 
     return ReflectionScheduler(
         conversations,
-        manager.reflect,
+        reflect or cannot,
         jobstore_url=settings.jobstore,
         lock_path=settings.scheduler_lock_path,
         delay_seconds=settings.reflection_delay_seconds,
@@ -129,7 +138,7 @@ def build_scheduler(
         reconcile_seconds=settings.reconcile_interval_seconds,
         retry_seconds=settings.reflection_retry_seconds,
         on_result=on_result,
-        consolidate=build_consolidation(settings, manager.memories),
+        consolidate=consolidate,
         consolidation_cron=settings.consolidation_cron,
         job_log=settings.job_log_path,
     )
