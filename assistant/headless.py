@@ -336,6 +336,7 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
             report.problems.append(str(exc))
 
     _diagnose_memory(settings, report)
+    _diagnose_jobs(settings, report)
     choice = choose_backend(settings, status)
     report.add("backend", f"{choice.label} (setting: {settings.backend}; {choice.reason})")
     if choice.notice:
@@ -361,6 +362,23 @@ def _diagnose_memory(settings: Settings, report: Report) -> None:
     namespaces = len(store.list_namespaces(limit=1000))
     store.close()
     report.add("memories", f"{where} (embedder {name}, {dims} dims; {namespaces} namespaces)")
+
+
+def _diagnose_jobs(settings: Settings, report: Report) -> None:
+    """Background reflection: the job store, what is pending, and who runs it."""
+    from assistant.memory.factory import build_scheduler
+
+    try:
+        store = ConversationStore(settings.database_path)
+        scheduler = build_scheduler(settings, store)
+        pending = len(scheduler.pending())
+        who = "run by another assistant" if scheduler.owned_elsewhere() else "none running now"
+        store.close()
+    except AssistantError as exc:
+        report.add("jobs", settings.jobstore)
+        report.problems.append(str(exc))
+        return
+    report.add("jobs", f"{settings.jobstore} ({pending} reflections pending; {who})")
 
 
 def versions() -> dict[str, str]:

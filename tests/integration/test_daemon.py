@@ -115,8 +115,10 @@ def test_a_reflection_killed_mid_way_completes_once_after_a_restart(data_dir, da
         "My sister is called Ana.",
         "I play the cello.",
         "I was born in Porto.",
+        "My favourite tea is jasmine.",
+        "I drive a blue van.",
     ]
-    # Enough sentences for several model calls: the kill lands inside the reflection.
+    # 16 sentences make two model calls (12 per call): the kill lands inside.
     thread_id = talk(data_dir, *(f"{fact} {fact}" for fact in facts))
     first = Daemon(data_dir)
     daemons.append(first)
