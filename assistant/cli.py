@@ -9,9 +9,11 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -20,6 +22,9 @@ from assistant.config import Backend, Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
 from assistant.paths import default_config_file
+
+if TYPE_CHECKING:
+    from assistant.memory.memories import Memories, StoredMemory
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +234,252 @@ def daemon(ctx: typer.Context) -> None:
         os._exit(0)
 
 
-memories = typer.Typer(help="Look after the memory store.", no_args_is_help=True)
+memories = typer.Typer(
+    help="See, search, change and export what the assistant remembers.", no_args_is_help=True
+)
 cli.add_typer(memories, name="memories")
+
+Kind = Literal["semantic", "episodic", "procedural"]
+
+
+@contextmanager
+def _memories(ctx: typer.Context) -> Iterator["Memories"]:
+    from assistant.memory.factory import open_memories
+
+    opened = open_memories(ctx.obj.settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def _line(stored: "StoredMemory") -> str:
+    memory = stored.memory
+    marks = "".join(
+        mark
+        for mark, on in (("P", memory.pinned), ("M", memory.muted), ("old ", not memory.active))
+        if on
+    )
+    return f"{stored.key[:8]}  {stored.kind:<10} {marks:<2} {memory.render()}"
+
+
+def _echo(found: "Iterable[StoredMemory]", as_json: bool) -> None:
+    for stored in found:
+        if as_json:
+            typer.echo(
+                json.dumps({"id": stored.key, **stored.memory.to_value()}, ensure_ascii=False)
+            )
+        else:
+            typer.echo(_line(stored))
+
+
+AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+KindOption = Annotated[Kind | None, typer.Option("--kind", "-k", help="Only this kind.")]
+
+
+@memories.command("list")
+def list_memories(
+    ctx: typer.Context,
+    kind: KindOption = None,
+    history: Annotated[
+        bool, typer.Option("--history", help="Also superseded and retired memories.")
+    ] = False,
+    as_json: AsJson = False,
+) -> None:
+    """List memories, newest first (marks: P pinned, M muted, old: history)."""
+    from assistant.memory.schemas import KINDS
+
+    with _memories(ctx) as opened:
+        found = [m for k in ([kind] if kind else KINDS) for m in opened.every(k)]
+    found = [m for m in found if history or m.memory.active]
+    found.sort(key=lambda m: m.memory.updated_at, reverse=True)
+    _echo(found, as_json)
+
+
+@memories.command("search")
+def search_memories(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help="Words to look for (semantic search).")],
+    kind: KindOption = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
+    as_json: AsJson = False,
+) -> None:
+    """Search memories by meaning; text that contains the words comes first."""
+    from assistant.memory.editing import search
+    from assistant.memory.schemas import KINDS
+
+    with _memories(ctx) as opened:
+        _echo(search(opened, query, [kind] if kind else KINDS, limit=limit), as_json)
+
+
+@memories.command("show")
+def show_memory(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="The memory's id (or its start).")],
+    as_json: AsJson = False,
+) -> None:
+    """Every field of a memory, where it came from, and its history."""
+    from assistant.memory.editing import resolve
+
+    with _memories(ctx) as opened:
+        stored = resolve(opened, key)
+        if as_json:
+            _echo([stored], True)
+            return
+        typer.echo(f"id: {stored.key}")
+        for field, value in stored.memory.model_dump(mode="json").items():
+            typer.echo(f"{field}: {value}")
+        successor = stored.memory.superseded_by
+        if successor and (newer := opened.get(successor)) is not None:
+            typer.echo(f"superseded by: {newer.text}  [{successor[:8]}]")
+        for older in opened.every(stored.kind):
+            if older.memory.superseded_by == stored.key:
+                typer.echo(f"supersedes: {older.text}  [{older.key[:8]}]")
+
+
+@memories.command("add")
+def add_memory(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help='What to remember; "rule:" or "fact:" in front.')],
+) -> None:
+    """Remember TEXT now, as /remember does (a restatement updates its twin)."""
+    from assistant.memory.editing import remember
+
+    with _memories(ctx) as opened:
+        done = remember(opened, text)
+    verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
+    typer.echo(f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]")
+
+
+@memories.command("edit")
+def edit_memory(
+    ctx: typer.Context,
+    key: Annotated[str, typer.Argument(help="The memory's id (or its start).")],
+    values: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="FIELD=VALUE (JSON or plain text); repeat for more."),
+    ] = None,
+) -> None:
+    """Change a memory: with --set FIELD=VALUE, or else in $EDITOR as JSON. An
+    invalid change is refused with the reason and nothing is saved."""
+    from assistant.memory.editing import edit, resolve
+
+    with _memories(ctx) as opened:
+        stored = resolve(opened, key)
+        if values:
+            changes = dict(_assignment(v) for v in values)
+        else:
+            editable = stored.memory.model_dump(
+                mode="json", exclude={"kind", "provenance", "created_at", "updated_at"}
+            )
+            text = typer.edit(json.dumps(editable, indent=2, ensure_ascii=False), extension=".json")
+            if text is None:
+                typer.echo("Not changed.")
+                return
+            try:
+                changes = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise InputError(f"Not saved: that is not JSON ({exc.msg}).") from exc
+            if not isinstance(changes, dict):
+                raise InputError("Not saved: the memory must stay a JSON object.")
+        saved = edit(opened, stored.key, changes)
+    typer.echo(_line(saved))
+
+
+def _assignment(text: str) -> tuple[str, object]:
+    field, equals, raw = text.partition("=")
+    if not equals or not field.strip():
+        raise InputError(f"--set takes FIELD=VALUE, not {text!r}.")
+    try:
+        value: object = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw
+    return field.strip(), value
+
+
+@memories.command("rm")
+def remove_memory(
+    ctx: typer.Context,
+    keys: Annotated[list[str], typer.Argument(help="Ids (or their starts) to delete.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask first.")] = False,
+) -> None:
+    """Delete memories for good (asks first)."""
+    from assistant.memory.editing import resolve
+
+    with _memories(ctx) as opened:
+        found = [resolve(opened, key) for key in keys]
+        for stored in found:
+            typer.echo(_line(stored))
+        if not yes and not typer.confirm(f"Delete {len(found)} for good?"):
+            typer.echo("Nothing deleted.")
+            return
+        deleted = opened.delete([s.key for s in found])
+    typer.echo(f"Deleted {deleted}.")
+
+
+def _mark(ctx: typer.Context, key: str, field: str, on: bool) -> None:
+    from assistant.memory.editing import edit
+
+    with _memories(ctx) as opened:
+        typer.echo(_line(edit(opened, key, {field: on})))
+
+
+Off = Annotated[bool, typer.Option("--off", help="Take the mark away.")]
+KeyArgument = Annotated[str, typer.Argument(help="The memory's id (or its start).")]
+
+
+@memories.command("pin")
+def pin_memory(ctx: typer.Context, key: KeyArgument, off: Off = False) -> None:
+    """Pin a memory: recalled into every turn, whatever is asked."""
+    _mark(ctx, key, "pinned", not off)
+
+
+@memories.command("mute")
+def mute_memory(ctx: typer.Context, key: KeyArgument, off: Off = False) -> None:
+    """Mute a memory: kept and shown, never recalled."""
+    _mark(ctx, key, "muted", not off)
+
+
+@memories.command("export")
+def export_memories(
+    ctx: typer.Context,
+    file: Annotated[Path | None, typer.Argument(help="Write here (default: stdout).")] = None,
+    fmt: Annotated[
+        Literal["jsonl", "markdown"], typer.Option("--format", "-f", help="jsonl or markdown.")
+    ] = "jsonl",
+) -> None:
+    """Write every memory (history included) as JSON Lines (for import) or Markdown."""
+    from assistant.memory.transfer import export_lines, stored_memories
+
+    with _memories(ctx) as opened:
+        everything = stored_memories(opened)
+    text = "".join(f"{line}\n" for line in export_lines(everything, fmt))
+    if file is None:
+        sys.stdout.write(text)
+        return
+    try:
+        file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"Cannot write {file}: {exc.strerror or exc}.") from exc
+    typer.echo(f"Exported {len(everything)} memories to {file}.", err=True)
+
+
+@memories.command("import")
+def import_memories(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A JSON Lines export; '-' reads stdin.")],
+) -> None:
+    """Add the memories of an export: validated whole first (nothing changes if a line
+    is wrong), duplicates merged, written all at once."""
+    from assistant.memory.transfer import import_lines
+
+    try:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"Cannot read {file}: {exc}.") from exc
+    with _memories(ctx) as opened:
+        report = import_lines(opened, text.splitlines())
+    typer.echo(f"Imported from {file}: {report.summary}.")
 
 
 @memories.command()

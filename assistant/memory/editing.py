@@ -1,4 +1,5 @@
-"""Memories the user writes or removes by hand (``/remember``, ``/forget``).
+"""Memories the user writes, changes or removes by hand (``/remember``,
+``/forget``, the memory pane, ``assistant memories``).
 
 ``remember`` infers the kind from the words: a behaviour request ("from now on,
 answer in metric", "never use emoji") is a procedural rule, anything else a
@@ -12,6 +13,7 @@ retired versions included: what the user then confirms is deleted for good
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -23,10 +25,12 @@ from assistant.memory.schemas import (
     KINDS,
     MAX_FIELD_CHARS,
     AnyMemory,
+    MemoryKind,
     ProceduralMemory,
     Provenance,
     SemanticMemory,
     utcnow,
+    validation_problems,
 )
 
 #: Prefixes that name the kind of a memory written by hand.
@@ -124,3 +128,87 @@ def find_to_forget(
     found = memories.similar(query, KINDS, limit=limit, active_only=False)
     found.sort(key=lambda s: (query.lower() not in s.text.lower(), -(s.score or 0.0)))
     return [s for s in found if query.lower() in s.text.lower() or (s.score or 0) >= min_score]
+
+
+def resolve(memories: Memories, key: str) -> StoredMemory:
+    """The memory with ``key``, or the one memory whose key starts with it (as
+    listings show 8 characters).
+
+    Raises:
+        InputError: no memory has that key, or several start with it.
+        StorageError: the store cannot be read.
+    """
+    key = key.strip()
+    if not key:
+        raise InputError("Give a memory id (see `assistant memories list`).")
+    if (found := memories.get(key)) is not None:
+        return found
+    matches = [m for kind in KINDS for m in memories.every(kind) if m.key.startswith(key)]
+    if not matches:
+        raise InputError(f"No memory has the id {key!r}; `assistant memories list` shows them.")
+    if len(matches) > 1:
+        raise InputError(
+            f"{len(matches)} memories have ids starting with {key!r}; give more of it."
+        )
+    return matches[0]
+
+
+def edit(memories: Memories, key: str, changes: dict[str, object]) -> StoredMemory:
+    """Change fields of a memory, validated by its pydantic schema; ``updated_at``
+    is set to now. Nothing is written when a change is invalid.
+
+    Args:
+        changes: field name to new value, e.g. ``{"fact": "...", "pinned": True}``;
+            ``kind``, ``provenance`` and ``created_at`` cannot change.
+
+    Raises:
+        InputError: no such memory, a field it does not have, or an invalid value
+            (the message gives the field and the reason).
+        StorageError: the store cannot be written.
+    """
+    from pydantic import ValidationError
+
+    stored = resolve(memories, key)
+    fixed = {"kind", "provenance", "created_at", "text"} & changes.keys()
+    if fixed:
+        raise InputError(f"{', '.join(sorted(fixed))} cannot be edited.")
+    unknown = changes.keys() - type(stored.memory).model_fields.keys()
+    if unknown:
+        allowed = ", ".join(sorted(type(stored.memory).model_fields.keys() - {"kind"}))
+        raise InputError(
+            f"A {stored.kind} memory has no field {', '.join(sorted(unknown))} (it has {allowed})."
+        )
+    value = stored.memory.model_dump() | changes | {"updated_at": utcnow()}
+    try:
+        memory = type(stored.memory).model_validate(value)
+    except ValidationError as exc:
+        raise InputError(f"Not saved: {validation_problems(exc)}.") from exc
+    memories.put(stored.key, memory)
+    return StoredMemory(stored.key, memory)
+
+
+def search(
+    memories: Memories, query: str, kinds: Sequence[MemoryKind] = KINDS, *, limit: int = 20
+) -> list[StoredMemory]:
+    """Memories for a search box, active or not: the semantically nearest (cosine
+    similarity), those whose text contains ``query`` (any case) first. When none
+    of them contains it, every memory's text is scanned for it (the fallback for
+    names and numbers that embeddings miss).
+
+    Raises:
+        InputError: ``query`` is empty.
+        StorageError: the store cannot be read.
+    """
+    query = " ".join(query.split())
+    if not query:
+        raise InputError("Search for what? Give a few words.")
+    found = memories.similar(query, kinds, limit=limit, active_only=False)
+    needle = query.lower()
+    if not any(needle in s.text.lower() for s in found):
+        seen = {s.key for s in found}
+        for kind in kinds:
+            found.extend(
+                s for s in memories.every(kind) if needle in s.text.lower() and s.key not in seen
+            )
+    found.sort(key=lambda s: (needle not in s.text.lower(), -(s.score or 0.0)))
+    return found[:limit]

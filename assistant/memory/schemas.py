@@ -20,7 +20,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 MemoryKind = Literal["semantic", "episodic", "procedural"]
 KINDS: tuple[MemoryKind, ...] = ("semantic", "episodic", "procedural")
@@ -153,3 +161,11 @@ def from_value(value: dict[str, Any]) -> AnyMemory:
     """
     fields = {k: v for k, v in value.items() if k != "text"}
     return _MEMORY.validate_python(fields)
+
+
+def validation_problems(error: ValidationError) -> str:
+    """A pydantic error as one line: ``field: reason; field: reason``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'memory'}: {err['msg']}"
+        for err in error.errors()
+    )
