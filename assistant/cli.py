@@ -257,10 +257,10 @@ def _line(stored: "StoredMemory") -> str:
     memory = stored.memory
     marks = "".join(
         mark
-        for mark, on in (("P", memory.pinned), ("M", memory.muted), ("old ", not memory.active))
+        for mark, on in (("P", memory.pinned), ("M", memory.muted), ("old", not memory.active))
         if on
     )
-    return f"{stored.key[:8]}  {stored.kind:<10} {marks:<2} {memory.render()}"
+    return f"{stored.key[:8]}  {stored.kind:<10} {marks:<5} {memory.render()}"
 
 
 def _echo(found: "Iterable[StoredMemory]", as_json: bool) -> None:

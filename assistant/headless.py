@@ -164,15 +164,6 @@ def run_reflect(settings: Settings, thread_id: str | None, *, due_only: bool = F
     return lines
 
 
-def _in(due: datetime, now: datetime) -> str:
-    seconds = int((due - now).total_seconds())
-    if seconds <= 0:
-        return "due now"
-    minutes, seconds = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"in {hours}:{minutes:02d}:{seconds:02d}" if hours else f"in {minutes}:{seconds:02d}"
-
-
 def list_jobs(settings: Settings, *, as_json: bool = False) -> list[str]:
     """The pending reflections, soonest first, and who runs them.
 
@@ -185,6 +176,7 @@ def list_jobs(settings: Settings, *, as_json: bool = False) -> list[str]:
         then, in text, who runs them.
     """
     from assistant.memory.factory import build_scheduler
+    from assistant.scheduler import countdown
 
     store = ConversationStore(settings.database_path)
     scheduler = build_scheduler(settings, store)
@@ -197,7 +189,9 @@ def list_jobs(settings: Settings, *, as_json: bool = False) -> list[str]:
             lines.append(json.dumps(row))
         else:
             when = job.due.astimezone().strftime("%Y-%m-%d %H:%M")
-            lines.append(f"{thread.id[:8]}  {when}  {_in(job.due, now):<12} {thread.title}")
+            clock = countdown(job.due, now)
+            left = f"in {clock}" if clock else "due now"
+            lines.append(f"{thread.id[:8]}  {when}  {left:<12} {thread.title}")
     if as_json:
         return lines
     if not lines:
@@ -233,27 +227,29 @@ def run_daemon(settings: Settings, stop: threading.Event) -> bool:
 
     store = ConversationStore(settings.database_path)
     loaded: dict[str, Any] = {}
-    lock = threading.Lock()
+    lock = threading.Lock()  # jobs run one at a time, but be safe
 
-    def manager() -> Any:
+    def memories() -> Any:
         with lock:
-            if "manager" not in loaded:
-                from assistant.memory.factory import build_memory_manager, open_memories
+            if "memories" not in loaded:
+                from assistant.memory.factory import open_memories
 
-                choice = choose_backend(settings)
-                say(f"model: {choice.label} ({choice.reason})")
-                memories = open_memories(settings)
-                model = load_chat_model(choice, settings)
-                loaded["memories"] = memories
-                loaded["manager"] = build_memory_manager(model, memories, store)
-            return loaded["manager"]
+                loaded["memories"] = open_memories(settings)
+            return loaded["memories"]
 
     def reflect(thread_id: str) -> Any:
         say(f"reflecting on {thread_id[:8]} ({store.get_thread(thread_id).title})")
-        return manager().reflect(thread_id)
+        if "manager" not in loaded:
+            from assistant.memory.factory import build_memory_manager
 
-    def consolidate() -> Any:
-        return build_consolidation(settings, manager().memories)()
+            choice = choose_backend(settings)
+            say(f"model: {choice.label} ({choice.reason})")
+            model = load_chat_model(choice, settings)
+            loaded["manager"] = build_memory_manager(model, memories(), store)
+        return loaded["manager"].reflect(thread_id)
+
+    def consolidate() -> Any:  # needs the memories, not the model
+        return build_consolidation(settings, memories())()
 
     def reflected(thread_id: str, result: object) -> None:
         summary = getattr(result, "summary", None) or f"failed: {result}"

@@ -76,6 +76,16 @@ def run_consolidation_job() -> None:
     _active.run_consolidation()
 
 
+def countdown(due: datetime, now: datetime | None = None) -> str | None:
+    """How long until ``due``, as a clock: "9:41", "1:02:03"; ``None`` once due."""
+    seconds = int((due - (now or datetime.now(UTC))).total_seconds())
+    if seconds <= 0:
+        return None
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingReflection:
     """A conversation waiting for reflection, and when it is due (UTC)."""
@@ -291,9 +301,10 @@ class ReflectionScheduler:
         (``None``: it is up to date). After a failed reflection, not before
         ``retry_seconds`` have passed."""
         found = self.conversations.unreflected_threads(thread_id)
-        if not found:
-            return None
-        _, first, last = found[0]
+        return self._due(*found[0]) if found else None
+
+    def _due(self, thread_id: str, first: datetime, last: datetime) -> datetime:
+        """:meth:`due_time` from a row of ``unreflected_threads``."""
         due = min(last + self.delay, first + self.max_wait)
         journal = self.conversations.reflections(thread_id)
         if journal and journal[-1].status == "failed":
@@ -314,24 +325,25 @@ class ReflectionScheduler:
             The due time, or ``None`` when there is nothing to reflect on. A process
             that is not the owner schedules nothing: the owner's reconcile will.
         """
-        name = f"reflect on {thread_id}"
-        if asked if asked is not None else after_seconds is not None:
-            name += ASKED
         if after_seconds is not None:
             due: datetime | None = datetime.now(UTC) + timedelta(seconds=after_seconds)
         else:
             due = self.due_time(thread_id)
-        if due is not None and self._scheduler is not None:
+        if due is not None:
+            self._put(thread_id, due, asked if asked is not None else after_seconds is not None)
+        return due
+
+    def _put(self, thread_id: str, due: datetime, asked: bool) -> None:
+        if self._scheduler is not None:
             self._scheduler.add_job(
                 run_reflection_job,
                 "date",
                 run_date=due,
                 args=[thread_id],
                 id=f"{JOB_PREFIX}{thread_id}",
-                name=name,
+                name=f"reflect on {thread_id}{ASKED if asked else ''}",
                 replace_existing=True,
             )
-        return due
 
     def reconcile(self) -> int:
         """Give every conversation with unreflected messages a job (the database is
@@ -341,17 +353,15 @@ class ReflectionScheduler:
         if self._scheduler is None:
             return 0
         changed = 0
-        for thread_id, _, _ in self.conversations.unreflected_threads():
+        for thread_id, first, last in self.conversations.unreflected_threads():
             if thread_id == self.running:
                 continue
             job = self._scheduler.get_job(f"{JOB_PREFIX}{thread_id}")
             if job is not None and job.name.endswith(ASKED):
                 continue
-            due = self.due_time(thread_id)
-            if due is None:
-                continue
+            due = self._due(thread_id, first, last)
             if job is None or job.next_run_time < due - timedelta(seconds=1):
-                self.submit(thread_id)
+                self._put(thread_id, due, asked=False)
                 changed += 1
         if changed:
             log.info("reconcile: scheduled %d reflections", changed)
@@ -379,9 +389,8 @@ class ReflectionScheduler:
             ]
         else:
             jobs = [
-                PendingReflection(thread_id, due)
-                for thread_id, _, _ in self.conversations.unreflected_threads()
-                if (due := self.due_time(thread_id)) is not None
+                PendingReflection(row[0], self._due(*row))
+                for row in self.conversations.unreflected_threads()
             ]
         return sorted(jobs, key=lambda p: p.due)
 

@@ -16,7 +16,7 @@ reflection gives way to them; quitting never waits for one.
 import logging
 from collections.abc import Callable, Iterable
 from contextlib import aclosing, suppress
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -246,13 +246,10 @@ class AssistantApp(App[None]):
             return "reflecting…"
         if self._due is None or self.incognito:
             return ""
-        left = max(0, int((self._due - datetime.now(UTC)).total_seconds()))
-        if left == 0:
-            return "reflection due"
-        minutes, seconds = divmod(left, 60)
-        hours, minutes = divmod(minutes, 60)
-        clock = f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-        return f"reflection in {clock}"
+        from assistant.scheduler import countdown
+
+        clock = countdown(self._due)
+        return f"reflection in {clock}" if clock else "reflection due"
 
     def _tick(self) -> None:
         """Every second: the countdown to the on-screen thread's reflection."""

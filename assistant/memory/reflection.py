@@ -323,7 +323,6 @@ class MemoryManager:
             for chunk in chunks:
                 self.gate.check()
                 reply = chunk if reply is None else reply + chunk
-        self.gate.check()
         return AIMessage(
             reply.text if reply is not None else "",
             usage_metadata=getattr(reply, "usage_metadata", None),
