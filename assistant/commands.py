@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "remember": ("TEXT", "save a memory now (rule: or fact: picks the kind)"),
     "forget": ("TEXT", "find memories matching TEXT and delete them, after asking"),
     "reflect": ("", "reflect on this conversation now"),
+    "memories": ("", "browse, search and edit what is remembered (F3)"),
     "incognito": ("", "make this conversation private, or not (nothing remembered)"),
     "help": ("", "list the commands"),
 }

@@ -488,6 +488,17 @@ class ConversationStore:
         )
         return [_reflection(row) for row in rows]
 
+    def applied_reflections(self, limit: int = 20) -> list[Reflection]:
+        """The last ``limit`` applied reflections that changed something, of any
+        thread, newest first (what the memory pane reviews)."""
+        rows = self._query(
+            "SELECT * FROM reflections WHERE status = 'applied'"
+            " AND json_array_length(operations, '$.changes') > 0"
+            " ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        )
+        return [_reflection(row) for row in rows]
+
     def count_messages(self, thread_id: str) -> int:
         """How many messages a thread has."""
         rows = self._query("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,))

@@ -33,7 +33,8 @@ from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
 from tui.messages import BackendFailed, BackendReady, ReflectionDone
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
-from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MessageView
+from tui.screens.memories import MemoryScreen, OpenSource
+from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
 
 if TYPE_CHECKING:
@@ -80,6 +81,7 @@ class AssistantApp(App[None]):
         Binding("f2", "rename_thread", "Rename"),
         Binding("f8", "delete_thread", "Delete"),
         Binding("f4", "toggle_incognito", "Incognito"),
+        Binding("f3", "memories", "Memories"),
         Binding("f5", "reflect", "Reflect"),
         Binding("escape", "stop_reply", "Stop reply"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -281,6 +283,10 @@ class AssistantApp(App[None]):
 
         self._set_status()
         result = event.result
+        written = [c.key for c in getattr(result, "changes", ())]
+        for screen in self.screen_stack:
+            if isinstance(screen, MemoryScreen) and written:
+                screen.refresh_keys(written)
         title = "Reflection"
         if event.thread_id != self.thread_id:  # say which conversation it was
             with suppress(AssistantError):  # unless deleted since
@@ -500,6 +506,40 @@ class AssistantApp(App[None]):
             texts.append(found.text if found else "(deleted since)")
         self.call_from_thread(widget.show, texts)
 
+    # The memory pane -------------------------------------------------------
+
+    def action_memories(self, select: str | None = None) -> None:
+        """Open the memory pane (F3, ``/memories``), on the memory ``select`` if given."""
+        if self.memories is None:
+            problem = self.memory_error or "The memory store is still opening."
+            self.notify(problem, title="Memories are off", severity="warning")
+            return
+        if any(isinstance(screen, MemoryScreen) for screen in self.screen_stack):
+            return
+        pane = MemoryScreen(self.memories, self.store, thread_id=self.thread_id, select=select)
+        self.push_screen(pane)
+
+    @on(MemoryLink.Clicked)
+    def _memory_clicked(self, event: MemoryLink.Clicked) -> None:
+        self.action_memories(select=event.key)
+
+    @on(OpenSource)
+    async def _open_source(self, event: OpenSource) -> None:
+        """From the pane: the conversation a memory came from, at its message."""
+        while len(self.screen_stack) > 1:
+            await self.pop_screen()
+        await self.open_thread(event.thread_id)
+        if event.message_id is None:
+            return
+        views = self.query(f"#message-{event.message_id}")
+        if not views:
+            self.notify("That message has been deleted since.")
+            return
+        view = views.first()
+        self.query_one(ChatLog).scroll_to_widget(view, animate=False, top=True)
+        view.add_class("found")
+        self.set_timer(4, lambda: view.remove_class("found"))
+
     # Slash commands and incognito ----------------------------------------
 
     async def run_command(self, command: Command) -> bool:
@@ -519,6 +559,8 @@ class AssistantApp(App[None]):
             self.find_memories_to_forget(command.argument)
         elif command.name == "reflect":
             return self.action_reflect()
+        elif command.name == "memories":
+            self.action_memories()
         return True
 
     @property
@@ -662,6 +704,9 @@ class AssistantApp(App[None]):
             "Incognito", "Make this conversation private, or not", self.action_toggle_incognito
         )
         yield SystemCommand("Reflect", "Reflect on this conversation now", self.action_reflect)
+        yield SystemCommand(
+            "Memories", "Browse, search and edit what is remembered", self.action_memories
+        )
         yield SystemCommand("Backend", "Which model answers, and why", self._show_backend)
 
     def _show_backend(self) -> None:

@@ -13,8 +13,9 @@ retired versions included: what the user then confirms is deleted for good
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from assistant.errors import InputError
@@ -24,7 +25,9 @@ from assistant.memory.operations import behaviour_request, first_person, users_s
 from assistant.memory.schemas import (
     KINDS,
     MAX_FIELD_CHARS,
+    MODELS,
     AnyMemory,
+    MemoryBase,
     MemoryKind,
     ProceduralMemory,
     Provenance,
@@ -153,15 +156,76 @@ def resolve(memories: Memories, key: str) -> StoredMemory:
     return matches[0]
 
 
-def edit(memories: Memories, key: str, changes: dict[str, object]) -> StoredMemory:
+class EditConflict(InputError):
+    """The memory changed (a background reflection, another window) since the
+    editor read it; ``current`` is the newer version."""
+
+    def __init__(self, current: StoredMemory) -> None:
+        when = current.memory.updated_at.astimezone().strftime("%H:%M:%S")
+        super().__init__(
+            f"This memory was changed at {when}, after you started editing it: "
+            f"it now reads “{current.text}”."
+        )
+        self.current = current
+
+
+def content_fields(kind: MemoryKind) -> tuple[str, ...]:
+    """The fields that hold what a memory of ``kind`` says (``fact``, ``rule``, ...),
+    in schema order: what a form asks for."""
+    common = MemoryBase.model_fields.keys() | {"kind"}
+    return tuple(name for name in MODELS[kind].model_fields if name not in common)
+
+
+def create(
+    memories: Memories,
+    kind: MemoryKind,
+    fields: dict[str, object],
+    *,
+    thread_id: str | None = None,
+) -> StoredMemory:
+    """Add a memory written by hand in a form, validated by the schema of ``kind``.
+
+    Args:
+        fields: its content (see :func:`content_fields`), optionally ``pinned``
+            and ``muted``; ``None`` leaves an optional field empty.
+        thread_id: the conversation it was written in, for provenance.
+
+    Raises:
+        InputError: a missing, unknown or invalid field (the message gives the
+            field and the reason); nothing is written.
+        StorageError: the store cannot be written.
+    """
+    from pydantic import ValidationError
+
+    provenance = Provenance(source="user", thread_id=thread_id)
+    values = {k: v for k, v in fields.items() if v is not None}
+    try:
+        memory = MODELS[kind].model_validate({**values, "provenance": provenance})
+    except ValidationError as exc:
+        raise InputError(f"Not saved: {validation_problems(exc)}.") from exc
+    key = new_key()
+    memories.put(key, memory)
+    return StoredMemory(key, memory)
+
+
+def edit(
+    memories: Memories,
+    key: str,
+    changes: dict[str, object],
+    *,
+    expected: datetime | None = None,
+) -> StoredMemory:
     """Change fields of a memory, validated by its pydantic schema; ``updated_at``
     is set to now. Nothing is written when a change is invalid.
 
     Args:
         changes: field name to new value, e.g. ``{"fact": "...", "pinned": True}``;
             ``kind``, ``provenance`` and ``created_at`` cannot change.
+        expected: the ``updated_at`` of the version the user edited; when the
+            stored one differs, nothing is written (optimistic concurrency).
 
     Raises:
+        EditConflict: the memory changed since ``expected``.
         InputError: no such memory, a field it does not have, or an invalid value
             (the message gives the field and the reason).
         StorageError: the store cannot be written.
@@ -169,6 +233,8 @@ def edit(memories: Memories, key: str, changes: dict[str, object]) -> StoredMemo
     from pydantic import ValidationError
 
     stored = resolve(memories, key)
+    if expected is not None and stored.memory.updated_at != expected:
+        raise EditConflict(stored)
     fixed = {"kind", "provenance", "created_at", "text"} & changes.keys()
     if fixed:
         raise InputError(f"{', '.join(sorted(fixed))} cannot be edited.")
@@ -188,12 +254,21 @@ def edit(memories: Memories, key: str, changes: dict[str, object]) -> StoredMemo
 
 
 def search(
-    memories: Memories, query: str, kinds: Sequence[MemoryKind] = KINDS, *, limit: int = 20
+    memories: Memories,
+    query: str,
+    kinds: Sequence[MemoryKind] = KINDS,
+    *,
+    limit: int = 20,
+    candidates: Iterable[StoredMemory] | None = None,
 ) -> list[StoredMemory]:
     """Memories for a search box, active or not: the semantically nearest (cosine
     similarity), those whose text contains ``query`` (any case) first. When none
     of them contains it, every memory's text is scanned for it (the fallback for
     names and numbers that embeddings miss).
+
+    Args:
+        candidates: the memories the fallback scans (a browser's loaded copy);
+            ``None`` reads them from the store.
 
     Raises:
         InputError: ``query`` is empty.
@@ -206,9 +281,12 @@ def search(
     needle = query.lower()
     if not any(needle in s.text.lower() for s in found):
         seen = {s.key for s in found}
-        for kind in kinds:
-            found.extend(
-                s for s in memories.every(kind) if needle in s.text.lower() and s.key not in seen
-            )
+        if candidates is None:
+            candidates = (s for kind in kinds for s in memories.every(kind))
+        found.extend(
+            s
+            for s in candidates
+            if s.kind in kinds and needle in s.text.lower() and s.key not in seen
+        )
     found.sort(key=lambda s: (needle not in s.text.lower(), -(s.score or 0.0)))
     return found[:limit]

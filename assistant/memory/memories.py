@@ -88,10 +88,14 @@ class Memories:
         """Write one memory (its text is embedded)."""
         self.store.batch([self.put_op(key, memory)])
 
+    def delete_op(self, key: str, kind: MemoryKind) -> PutOp:
+        """The store operation that deletes the memory ``key`` of ``kind``."""
+        return PutOp(self.namespace_of(kind), key, None)
+
     def delete(self, keys: Iterable[str]) -> int:
         """Delete memories for good (all kinds); returns how many existed."""
         found = [stored for key in keys if (stored := self.get(key)) is not None]
-        ops = [PutOp(self.namespace_of(s.kind), s.key, None) for s in found]
+        ops = [self.delete_op(s.key, s.kind) for s in found]
         if ops:
             self.store.batch(ops)
         return len(found)

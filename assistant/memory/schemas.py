@@ -149,6 +149,12 @@ class ProceduralMemory(MemoryBase):
 
 
 AnyMemory = SemanticMemory | EpisodicMemory | ProceduralMemory
+#: The model of each kind.
+MODELS: dict[MemoryKind, type[AnyMemory]] = {
+    "semantic": SemanticMemory,
+    "episodic": EpisodicMemory,
+    "procedural": ProceduralMemory,
+}
 Memory = Annotated[AnyMemory, Field(discriminator="kind")]
 _MEMORY = TypeAdapter(Memory)
 

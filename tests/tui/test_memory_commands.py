@@ -13,7 +13,7 @@ from tests.memory.conftest import ScriptedModel, fact, judged
 from tests.tui.test_app import SIZE, settle, type_and_send
 from tui.app import AssistantApp, load_backend
 from tui.screens.dialogs import ConfirmScreen
-from tui.widgets.chat import Composer, MemoriesUsed
+from tui.widgets.chat import Composer, MemoriesUsed, MemoryLink
 
 CHOICE = BackendChoice("local", "scripted", "local · scripted", "test", None, "http://x")
 
@@ -48,7 +48,7 @@ async def test_a_reply_shows_the_memories_it_used(settings, memory_loader) -> No
         assert used.collapsed
         used.collapsed = False
         await pilot.pause()
-        shown = str(used.query_one(".memory-texts", Static).render())
+        shown = " ".join(str(link.render()) for link in used.query(MemoryLink))
         assert "The user's dog is Fido." in shown and "Answer in one sentence." in shown
         thread_id = app.thread_id
     # After a restart, the saved reply looks the texts up when expanded.
@@ -200,4 +200,4 @@ async def test_the_embedded_model_remembers_and_the_reply_shows_it(data_dir, mem
         used = app.query_one(MemoriesUsed)
         used.collapsed = False
         await pilot.pause()
-        assert "Fido" in str(used.query_one(".memory-texts", Static).render())
+        assert "Fido" in " ".join(str(link.render()) for link in used.query(MemoryLink))

@@ -6,6 +6,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label
+from textual.widgets.button import ButtonVariant
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -13,17 +14,25 @@ class ConfirmScreen(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
 
-    def __init__(self, question: str, confirm: str = "Delete") -> None:
+    def __init__(
+        self,
+        question: str,
+        confirm: str = "Delete",
+        cancel: str = "Cancel",
+        variant: ButtonVariant = "error",
+    ) -> None:
         super().__init__()
         self.question = question
         self.confirm = confirm
+        self.cancel = cancel
+        self.variant: ButtonVariant = variant
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.question, classes="dialog-text")
+            yield Label(self.question, classes="dialog-text", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(self.confirm, variant="error", id="confirm")
-                yield Button("Cancel", id="cancel")
+                yield Button(self.confirm, variant=self.variant, id="confirm")
+                yield Button(self.cancel, id="cancel")
 
     def on_mount(self) -> None:
         self.query_one("#cancel", Button).focus()

@@ -12,8 +12,32 @@ from textual.widgets import Collapsible, Label, Markdown, Static, TextArea
 from assistant.conversations import Message
 
 
+class MemoryLink(Static, can_focus=True):
+    """One memory used by a reply; clicking it (or Enter) opens it in the memory pane."""
+
+    BINDINGS = [Binding("enter", "open", "Open in the memory pane", show=False)]
+
+    @dataclass
+    class Clicked(TextualMessage):
+        """The user asked to see the memory ``key`` in the pane."""
+
+        key: str
+
+    def __init__(self, key: str, text: str) -> None:
+        super().__init__(f"• {text}", classes="memory-link", markup=False)
+        self.key = key
+        self.tooltip = "Open in the memory pane"
+
+    def on_click(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        self.post_message(self.Clicked(self.key))
+
+
 class MemoriesUsed(Collapsible):
-    """Under a reply: "3 memories used", expanding to their texts.
+    """Under a reply: "3 memories used", expanding to their texts, each a link
+    into the memory pane.
 
     ``texts`` is ``None`` for a saved reply until the app looks them up by ``keys``.
     """
@@ -21,7 +45,7 @@ class MemoriesUsed(Collapsible):
     def __init__(self, keys: list[str], texts: list[str] | None = None) -> None:
         count = len(keys)
         title = f"{count} {'memory' if count == 1 else 'memories'} used"
-        super().__init__(Static("", classes="memory-texts", markup=False), title=title)
+        super().__init__(Vertical(classes="memory-texts"), title=title)
         self.keys = keys
         self.texts = texts
 
@@ -32,7 +56,9 @@ class MemoriesUsed(Collapsible):
     def show(self, texts: list[str]) -> None:
         """Fill in the texts of the memories."""
         self.texts = texts
-        self.query_one(".memory-texts", Static).update("\n".join(f"• {t}" for t in texts))
+        box = self.query_one(".memory-texts", Vertical)
+        box.remove_children()
+        box.mount_all(MemoryLink(key, text) for key, text in zip(self.keys, texts, strict=True))
 
 
 class MessageView(Vertical):
@@ -46,8 +72,9 @@ class MessageView(Vertical):
         note: str | None = None,
         note_kind: str = "error",
         memory_keys: tuple[str, ...] = (),
+        id: str | None = None,
     ) -> None:
-        super().__init__(classes=f"message {role}")
+        super().__init__(classes=f"message {role}", id=id)
         self.role = role
         self.content = content
         self.author = author or ("You" if role == "user" else "Assistant")
@@ -89,7 +116,15 @@ class MessageView(Vertical):
         author = f"Assistant · {message.model}" if message.role == "assistant" else None
         note = None if message.status == "complete" else message.error or message.status
         kind = "stopped" if message.status == "cancelled" else "error"
-        return cls(message.role, message.content, author, note, kind, message.memories_used)
+        return cls(
+            message.role,
+            message.content,
+            author,
+            note,
+            kind,
+            message.memories_used,
+            id=f"message-{message.id}",
+        )
 
 
 class Composer(TextArea):

@@ -1,0 +1,213 @@
+"""The form that adds a memory or edits one, validated by the memory's schema.
+
+Saving runs in a thread worker (the text is embedded); an invalid value is
+refused with the schema's reason and the form stays open with what was typed.
+An edit carries the ``updated_at`` of the version it started from: when a
+background reflection changed the memory meanwhile, the user picks which
+version to keep.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Select
+
+from assistant.errors import AssistantError
+from assistant.memory.editing import EditConflict, content_fields, create, edit
+from assistant.memory.schemas import KINDS, MemoryKind
+from tui.screens.dialogs import ConfirmScreen
+
+if TYPE_CHECKING:
+    from assistant.memory.memories import Memories, StoredMemory
+
+#: What each kind is called in the pane.
+KIND_NAMES: dict[MemoryKind, str] = {
+    "semantic": "fact",
+    "episodic": "experience",
+    "procedural": "rule",
+}
+#: Fields left empty that mean "none" rather than "empty text".
+OPTIONAL = {"lesson", "confidence"}
+FIELD_HINTS = {
+    "subject": "who or what the fact is about, e.g. the user's sister",
+    "fact": "e.g. The user's sister Anna lives in Porto.",
+    "confidence": "0 to 1, or empty",
+    "situation": "what the user asked or needed",
+    "action": "what the assistant did",
+    "outcome": "how it turned out",
+    "lesson": "what to do next time (optional)",
+    "rule": "e.g. Answer in metric units.",
+    "scope": "always, or a topic such as cooking",
+}
+
+
+class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
+    """Add a memory (``stored`` is ``None``) or edit ``stored``; dismisses with the
+    saved memory, or ``None`` when cancelled.
+
+    Args:
+        memories: where to save.
+        kind: the kind a new memory starts as.
+        stored: the memory to edit.
+        thread_id: the conversation on screen, the provenance of a new memory.
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+s", "save", "Save"),
+    ]
+
+    def __init__(
+        self,
+        memories: Memories,
+        kind: MemoryKind = "semantic",
+        stored: StoredMemory | None = None,
+        thread_id: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.memories = memories
+        self.stored = stored
+        self.kind: MemoryKind = stored.kind if stored else kind
+        self.thread_id = thread_id
+
+    def compose(self) -> ComposeResult:
+        stored = self.stored
+        title = f"Edit this {KIND_NAMES[self.kind]}" if stored else "Add a memory"
+        with Vertical(classes="dialog memory-form"):
+            yield Label(title, classes="dialog-title")
+            with VerticalScroll(classes="form-fields"):
+                if stored is None:
+                    options = [(KIND_NAMES[k].capitalize(), k) for k in KINDS]
+                    yield Select(
+                        options, value=self.kind, allow_blank=False, id="form-kind", compact=True
+                    )
+                for kind in [self.kind] if stored else KINDS:
+                    values = stored.memory.model_dump() if stored else {}
+                    with Vertical(id=f"fields-{kind}", classes="kind-fields"):
+                        for field in content_fields(kind):
+                            value = values.get(field)
+                            if value is None:
+                                value = "the user" if field == "subject" else ""
+                                value = "always" if field == "scope" else value
+                            yield Label(field.capitalize(), classes="field-label")
+                            yield Input(
+                                str(value),
+                                placeholder=FIELD_HINTS.get(field, ""),
+                                id=f"{kind}-{field}",
+                                compact=True,
+                            )
+                memory = stored.memory if stored else None
+                yield Checkbox(
+                    "Pinned: recalled into every turn",
+                    memory.pinned if memory else False,
+                    id="form-pinned",
+                    compact=True,
+                )
+                muted = memory.muted if memory else False
+                yield Checkbox("Muted: kept, never recalled", muted, id="form-muted", compact=True)
+            yield Label("", id="form-warning", markup=False)
+            yield Label("", id="form-error", markup=False)
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Save", variant="primary", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._show_kind()
+        self.query_one(f"#fields-{self.kind} Input", Input).focus()
+
+    def _show_kind(self) -> None:
+        for group in self.query(".kind-fields"):
+            group.display = group.id == f"fields-{self.kind}"
+
+    @on(Select.Changed, "#form-kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        if event.value in KINDS:
+            self.kind = event.value  # type: ignore[assignment]
+            self._show_kind()
+
+    def values(self) -> dict[str, object]:
+        """What the form holds: the kind's fields (empty optional ones ``None``),
+        ``pinned`` and ``muted``."""
+        found: dict[str, object] = {}
+        for field in content_fields(self.kind):
+            text = self.query_one(f"#{self.kind}-{field}", Input).value.strip()
+            found[field] = None if (field in OPTIONAL and not text) else text
+        found["pinned"] = self.query_one("#form-pinned", Checkbox).value
+        found["muted"] = self.query_one("#form-muted", Checkbox).value
+        return found
+
+    def changes(self) -> dict[str, object]:
+        """The fields an edit changes (all of them for a new memory)."""
+        values = self.values()
+        if self.stored is None:
+            return values
+        before = self.stored.memory.model_dump()
+        return {k: v for k, v in values.items() if _shown(v) != _shown(before.get(k))}
+
+    def show_error(self, text: str) -> None:
+        """Say why the memory was not saved; the form keeps what was typed."""
+        label = self.query_one("#form-error", Label)
+        label.update(text)
+        label.add_class("visible")
+
+    def changed_meanwhile(self, current: StoredMemory) -> None:
+        """The memory being edited was changed in the background (the pane calls this)."""
+        label = self.query_one("#form-warning", Label)
+        label.update(
+            f"Changed in the background since you opened it: “{current.text}”. "
+            "Saving asks which version to keep."
+        )
+        label.add_class("visible")
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        changes = self.changes()
+        if self.stored is not None and not changes:
+            self.dismiss(None)
+            return
+        expected = self.stored.memory.updated_at if self.stored else None
+        self.save(changes, expected)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="form")
+    def save(self, changes: dict[str, object], expected: object) -> None:
+        """Validate and write (blocking: the text is embedded)."""
+        try:
+            if self.stored is None:
+                saved = create(self.memories, self.kind, changes, thread_id=self.thread_id)
+            else:
+                saved = edit(self.memories, self.stored.key, changes, expected=expected)  # type: ignore[arg-type]
+        except EditConflict as exc:
+            self.app.call_from_thread(self._ask_which, exc, changes)
+            return
+        except AssistantError as exc:
+            self.app.call_from_thread(self.show_error, str(exc))
+            return
+        self.app.call_from_thread(self.dismiss, saved)
+
+    def _ask_which(self, conflict: EditConflict, changes: dict[str, object]) -> None:
+        def answered(mine: bool | None) -> None:
+            if mine:
+                self.save(changes, conflict.current.memory.updated_at)
+            else:
+                self.dismiss(conflict.current)
+
+        question = f"{conflict}\n\nKeep your edit, or the newer version?"
+        ask = ConfirmScreen(
+            question, confirm="Keep mine", cancel="Keep the newer", variant="primary"
+        )
+        self.app.push_screen(ask, answered)
+
+
+def _shown(value: object) -> str:
+    """A value as the form shows it, to tell what an edit changed."""
+    return "" if value is None else str(value)
