@@ -66,7 +66,11 @@ def seed(settings: Settings, memories: Memories) -> str:
             **at(2),
         ),
     )
-    replaced = at(6) | {"invalid_at": T0 + timedelta(days=6), "superseded_by": BERLIN}
+    replaced = {
+        "updated_at": T0 + timedelta(days=6),
+        "invalid_at": T0 + timedelta(days=6),
+        "superseded_by": BERLIN,
+    }
     memories.put(
         ROME,
         SemanticMemory(subject="the user", fact="The user lives in Rome.", **at(1) | replaced),

@@ -96,7 +96,7 @@ class MemoryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("f3", "back", "Back", show=False),
-        Binding("slash", "focus_search", "Search"),
+        Binding("slash", "focus_search", "Search", show=False),
         Binding("k", "cycle_kind", "Kind", show=False),
         Binding("s", "cycle_sort", "Sort"),
         Binding("h", "toggle_history", "History"),
@@ -336,7 +336,15 @@ class MemoryScreen(Screen[None]):
         marks = [m for m, on in (("pinned", memory.pinned), ("muted", memory.muted)) if on]
         out = Text()
         out.append(f"{KIND_NAMES[stored.kind].upper()} · {' · '.join([state, *marks])}\n", "bold")
-        out.append(f"{stored.text}\n\n")
+        out.append(f"{stored.text}\n")
+        newer, older = self.catalog.history_of(stored.key)
+        if newer is not None:
+            out.append(f"replaced by ({when(newer.memory.updated_at)}): ", "dim")
+            out.append(f"{newer.text}\n")
+        for old in older:
+            out.append(f"replaced ({when(old.memory.updated_at)}): ", "dim")
+            out.append(f"{old.text}\n")
+        out.append("\n")
         fields = memory.model_dump(
             exclude={
                 "kind",
@@ -371,15 +379,6 @@ class MemoryScreen(Screen[None]):
             out.append(f"{value}\n")
         if provenance.thread_id and provenance.thread_id in self.catalog.titles:
             out.append("\ng: go to the conversation\n", "dim")
-        newer, older = self.catalog.history_of(stored.key)
-        if newer is not None or older:
-            out.append("\nHistory\n", "bold")
-            if newer is not None:
-                out.append(f"replaced by ({when(newer.memory.updated_at)}): ", "dim")
-                out.append(f"{newer.text}\n")
-            for old in older:
-                out.append(f"replaced ({when(old.memory.updated_at)}): ", "dim")
-                out.append(f"{old.text}\n")
         return out
 
     # Filter, sort, search ----------------------------------------------------------
