@@ -506,6 +506,16 @@ class AssistantApp(App[None]):
             texts.append(found.text if found else "(deleted since)")
         self.call_from_thread(widget.show, texts)
 
+    #: Actions on the conversation on screen: off while another screen is on top.
+    CHAT_ACTIONS = frozenset(
+        {"new_thread", "rename_thread", "delete_thread", "toggle_incognito", "reflect"}
+    )
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The chat's keys do nothing (and leave the footer) over the memory pane
+        and dialogs."""
+        return not (action in self.CHAT_ACTIONS and len(self.screen_stack) > 1)
+
     # The memory pane -------------------------------------------------------
 
     def action_memories(self, select: str | None = None) -> None:

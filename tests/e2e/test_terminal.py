@@ -19,13 +19,15 @@ pytestmark = [
 
 
 class Terminal:
-    """One tmux session of 120x36 running a command."""
+    """One tmux session of 120x36 running a command (without the COLUMNS and
+    LINES of the test run, which Textual would take over the terminal's size)."""
 
     def __init__(self, command: list[str]) -> None:
         self.name = f"assistant-test-{uuid.uuid4().hex[:8]}"
+        size = ["-x", "120", "-y", "36"]
+        unset = ["env", "-u", "COLUMNS", "-u", "LINES"]
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "120", "-y", "36", *command],
-            check=True,
+            ["tmux", "new-session", "-d", "-s", self.name, *size, *unset, *command], check=True
         )
 
     def screen(self) -> str:
@@ -86,3 +88,30 @@ def test_type_a_message_and_read_the_reply(terminal: Terminal, data_dir) -> None
         for line in run_cli("threads", "--json", data_dir=data_dir).stdout.splitlines()
     ]
     assert [(r["title"], r["messages"]) for r in rows] == [("Hello there, tell me a joke", 2)]
+
+
+def test_open_the_memory_pane_search_and_see_a_known_memory(data_dir) -> None:
+    run_cli("memories", "add", "fact: The user's locker code is 4471.", data_dir=data_dir)
+    run_cli("memories", "add", "rule: Answer in metric units.", data_dir=data_dir)
+    env = ["env", "TERM=xterm-256color"]
+    terminal = Terminal([*env, ASSISTANT, "--data-dir", str(data_dir), "--backend", "local"])
+    try:
+        terminal.wait_for(lambda s: "embedded · SmolLM2" in s)  # memories open with the model
+        terminal.keys("F3")
+        screen = terminal.wait_for(lambda s: "Memories · 2 active" in s, timeout=20)
+        assert "Answer in metric units." in screen
+        terminal.keys("/")
+        terminal.keys("-l", "locker")
+        screen = terminal.wait_for(lambda s: "found for “locker”" in s, timeout=20)
+        table = screen.split("Memory", 1)[1]
+        assert "The user's locker code is 4471." in table.splitlines()[1], screen
+        terminal.keys("Escape")  # leaves the search box
+        terminal.keys("Escape")  # back to the chat
+        terminal.wait_for(lambda s: "Enter sends" in s, timeout=10)
+        terminal.keys("C-q")
+        deadline = time.monotonic() + 10
+        while terminal.alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not terminal.alive(), "ctrl+q quits"
+    finally:
+        terminal.close()

@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static, TabbedContent, TabPane
+from textual.widgets.data_table import ColumnKey
 
 from assistant.errors import AssistantError
 from assistant.memory.catalog import SORT_KEYS, MemoryCatalog, SortKey, pages
@@ -154,16 +155,7 @@ class MemoryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(MemoryTable)
-        text_width = max(24, self.size.width - sum(FIXED_COLUMNS.values()) - 2 * 5 - 3)
-        for label, key in (
-            ("", "marks"),
-            ("Kind", "kind"),
-            ("Memory", "text"),
-            ("Updated", "updated"),
-            ("Source", "source"),
-        ):
-            table.add_column(label, key=key, width=FIXED_COLUMNS.get(key, text_width))
+        self._columns(self.app.size.width)
         changes = self.query_one("#changes-table", DataTable)
         for label, key, width in (
             ("When", "when", 16),
@@ -173,9 +165,33 @@ class MemoryScreen(Screen[None]):
             ("", "state", 13),
         ):
             changes.add_column(label, key=key, width=width)
-        table.focus()
+        self.query_one(MemoryTable).focus()
         self.load()
         self.load_changes()
+
+    def _columns(self, width: int) -> bool:
+        """Lay the table's columns out for a terminal ``width`` wide, the memory's
+        text taking what the others leave; ``False`` if they already are."""
+        text_width = max(24, width - sum(FIXED_COLUMNS.values()) - 2 * 5 - 3)
+        table = self.query_one(MemoryTable)
+        if table.columns and table.columns[ColumnKey("text")].width == text_width:
+            return False
+        table.clear(columns=True)
+        self.shown = 0
+        for label, key in (
+            ("", "marks"),
+            ("Kind", "kind"),
+            ("Memory", "text"),
+            ("Updated", "updated"),
+            ("Source", "source"),
+        ):
+            table.add_column(label, key=key, width=FIXED_COLUMNS.get(key, text_width))
+        return True
+
+    def on_resize(self) -> None:
+        keep = self.selected_key()
+        if self._columns(self.app.size.width) and self.rows:
+            self.render_rows(keep)
 
     # Loading ---------------------------------------------------------------
 
