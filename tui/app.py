@@ -172,6 +172,18 @@ class AssistantApp(App[None]):
         if self.memories is not None:
             self._start_scheduler(session)
         self.post_message(BackendReady(session))
+        if self.memories is not None:
+            self._warm_up(self.memories)
+
+    @staticmethod
+    def _warm_up(memories: "Memories") -> None:
+        """Read one memory of each kind, so that the first recall and the memory
+        pane's first page do not wait for Chroma to load its segments."""
+        from assistant.memory.schemas import KINDS
+
+        with suppress(AssistantError):
+            for kind in KINDS:
+                memories.listing(kind, limit=1)
 
     def _start_scheduler(self, session: "ChatSession") -> None:
         """Background reflection with the chat model (in the loading worker thread)."""

@@ -68,6 +68,7 @@ class MemoryCatalog:
 
     def __init__(self, titles: Mapping[str, str] | None = None) -> None:
         self._rows: dict[str, StoredMemory] = {}
+        self._active: set[str] = set()
         self.titles: dict[str, str] = dict(titles or {})
         self.complete = False
         """Whether every page has been read."""
@@ -88,9 +89,19 @@ class MemoryCatalog:
         """Add or replace memories (by key)."""
         for stored in found:
             self._rows[stored.key] = stored
+            if stored.memory.active:
+                self._active.add(stored.key)
+            else:
+                self._active.discard(stored.key)
 
     def remove(self, key: str) -> None:
         self._rows.pop(key, None)
+        self._active.discard(key)
+
+    @property
+    def active(self) -> int:
+        """How many of the memories hold now (neither superseded nor retired)."""
+        return len(self._active)
 
     def source(self, stored: StoredMemory) -> str:
         return source_label(stored.memory, self.titles)
@@ -110,10 +121,11 @@ class MemoryCatalog:
             for s in self._rows.values()
             if (kind is None or s.kind == kind) and (history or s.memory.active)
         ]
-        rows.sort(key=lambda s: s.memory.updated_at, reverse=True)
         if sort == "updated":
             rows.sort(key=lambda s: s.memory.updated_at, reverse=descending)
-        elif sort == "created":
+            return rows
+        rows.sort(key=lambda s: s.memory.updated_at, reverse=True)
+        if sort == "created":
             rows.sort(key=lambda s: s.memory.created_at, reverse=descending)
         elif sort == "kind":
             rows.sort(key=lambda s: KINDS.index(s.kind), reverse=descending)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from assistant.memory.review import ReviewedChange
 
 #: Rows the table holds at first, and how many more it takes near its end.
-WINDOW = 500
+WINDOW = 200
 #: The widths of the table's columns but the memory's text (which takes the rest).
 FIXED_COLUMNS = {"marks": 2, "kind": 10, "updated": 16, "source": 18}
 #: How long typing pauses before the search runs (seconds).
@@ -137,26 +137,35 @@ class MemoryScreen(Screen[None]):
         self._select = select
         self._search_timer: Timer | None = None
         self._form: MemoryFormScreen | None = None
+        self.heading = Static("Memories · loading…", id="memory-heading", markup=False)
+        self.search_box = Input(
+            placeholder="Search by meaning or by words  ( / )", id="memory-search"
+        )
+        options = [("All kinds", "all")] + [(f"{KIND_NAMES[k]}s", k) for k in KINDS]
+        self.kind_select = Select(options, value="all", allow_blank=False, id="memory-kind")
+        self.table = MemoryTable(id="memory-table", cursor_type="row", zebra_stripes=True)
+        self.detail_body = Static("", id="detail-body", markup=False)
+        self.changes_table: DataTable[str | Text] = DataTable(
+            id="changes-table", cursor_type="row", zebra_stripes=True
+        )
 
     def compose(self) -> ComposeResult:
-        yield Static("Memories · loading…", id="memory-heading", markup=False)
+        yield self.heading
         with Horizontal(id="memory-bar"):
-            yield Input(placeholder="Search by meaning or by words  ( / )", id="memory-search")
-            options = [("All kinds", "all")] + [(f"{KIND_NAMES[k]}s", k) for k in KINDS]
-            yield Select(options, value="all", allow_blank=False, id="memory-kind")
+            yield self.search_box
+            yield self.kind_select
         with TabbedContent(id="memory-tabs"):
             with TabPane("Memories", id="memories-tab"), Vertical():
-                table = MemoryTable(id="memory-table", cursor_type="row", zebra_stripes=True)
-                yield table
+                yield self.table
                 with VerticalScroll(id="memory-detail"):
-                    yield Static("", id="detail-body", markup=False)
+                    yield self.detail_body
             with TabPane("What changed", id="changes-tab"):
-                yield DataTable(id="changes-table", cursor_type="row", zebra_stripes=True)
+                yield self.changes_table
         yield Footer()
 
     def on_mount(self) -> None:
         self._columns(self.app.size.width)
-        changes = self.query_one("#changes-table", DataTable)
+        changes = self.changes_table
         for label, key, width in (
             ("When", "when", 16),
             ("What", "what", 9),
@@ -165,7 +174,7 @@ class MemoryScreen(Screen[None]):
             ("", "state", 13),
         ):
             changes.add_column(label, key=key, width=width)
-        self.query_one(MemoryTable).focus()
+        self.table.focus()
         self.load()
         self.load_changes()
 
@@ -173,7 +182,7 @@ class MemoryScreen(Screen[None]):
         """Lay the table's columns out for a terminal ``width`` wide, the memory's
         text taking what the others leave; ``False`` if they already are."""
         text_width = max(24, width - sum(FIXED_COLUMNS.values()) - 2 * 5 - 3)
-        table = self.query_one(MemoryTable)
+        table = self.table
         if table.columns and table.columns[ColumnKey("text")].width == text_width:
             return False
         table.clear(columns=True)
@@ -225,7 +234,7 @@ class MemoryScreen(Screen[None]):
 
     def _heading(self) -> None:
         total = len(self.catalog)
-        active = sum(1 for s in self.catalog if s.memory.active)
+        active = self.catalog.active
         parts = [f"Memories · {active:,} active"]
         if total > active:
             parts[0] += f", {total - active:,} in history"
@@ -237,7 +246,7 @@ class MemoryScreen(Screen[None]):
             kind = f"{KIND_NAMES[self.kind]}s" if self.kind else "all kinds"
             order = SORT_NAMES[self.sort] + (" ↓" if self.descending else " ↑")
             parts.append(f"{kind}{', with history' if self.history else ''}, by {order}")
-        self.query_one("#memory-heading", Static).update("   ".join(parts))
+        self.heading.update("   ".join(parts))
 
     # The table ---------------------------------------------------------------
 
@@ -252,7 +261,7 @@ class MemoryScreen(Screen[None]):
                 kind=self.kind, history=self.history, sort=self.sort, descending=self.descending
             )
         self.rows = rows
-        table = self.query_one(MemoryTable)
+        table = self.table
         table.clear()
         self.shown = 0
         index = next((i for i, s in enumerate(rows) if s.key == keep), 0)
@@ -265,7 +274,7 @@ class MemoryScreen(Screen[None]):
         self.show_detail()
 
     def _grow(self, count: int) -> None:
-        table = self.query_one(MemoryTable)
+        table = self.table
         for stored in self.rows[self.shown : self.shown + count]:
             table.add_row(*self._cells(stored), key=stored.key)
         self.shown = min(len(self.rows), self.shown + count)
@@ -291,7 +300,7 @@ class MemoryScreen(Screen[None]):
             self._grow(WINDOW)
 
     def selected_key(self) -> str | None:
-        table = self.query_one(MemoryTable)
+        table = self.table
         if not table.row_count:
             return None
         return table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
@@ -303,7 +312,7 @@ class MemoryScreen(Screen[None]):
 
     def _replace_row(self, stored: StoredMemory) -> None:
         """Show a changed memory where it is (the cursor does not move)."""
-        table = self.query_one(MemoryTable)
+        table = self.table
         if stored.key in table.rows:
             for column, value in zip(
                 ("marks", "kind", "text", "updated", "source"), self._cells(stored), strict=True
@@ -332,7 +341,7 @@ class MemoryScreen(Screen[None]):
 
     def show_detail(self) -> None:
         """Every field of the memory under the cursor, where it came from, its history."""
-        body = self.query_one("#detail-body", Static)
+        body = self.detail_body
         stored = self.selected()
         if stored is None:
             empty = "No memory matches." if self.catalog.complete else "Loading…"
@@ -410,14 +419,14 @@ class MemoryScreen(Screen[None]):
         """All kinds, then facts, experiences, rules."""
         order: list[MemoryKind | None] = [None, *KINDS]
         following = order[(order.index(self.kind) + 1) % len(order)]
-        self.query_one("#memory-kind", Select).value = following or "all"
+        self.kind_select.value = following or "all"
 
     def action_cycle_sort(self) -> None:
         """Sort by the next column (newest, or A to Z, first)."""
         self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
         self.descending = self.sort in ("updated", "created")
         self.results = None
-        self.query_one("#memory-search", Input).value = ""
+        self.search_box.value = ""
         self.render_rows(self.selected_key())
 
     def action_toggle_history(self) -> None:
@@ -426,7 +435,7 @@ class MemoryScreen(Screen[None]):
         self.render_rows(self.selected_key())
 
     def action_focus_search(self) -> None:
-        self.query_one("#memory-search", Input).focus()
+        self.search_box.focus()
 
     @on(Input.Changed, "#memory-search")
     def _typed(self, event: Input.Changed) -> None:
@@ -447,7 +456,7 @@ class MemoryScreen(Screen[None]):
         query = " ".join(event.value.split())
         if query and (self.results is None or query != self.searched):
             self.search(query)
-        self.query_one(MemoryTable).focus()
+        self.table.focus()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-search")
     def search(self, query: str) -> None:
@@ -465,7 +474,7 @@ class MemoryScreen(Screen[None]):
         self.app.call_from_thread(self._found, query, found)
 
     def _found(self, query: str, found: list[StoredMemory]) -> None:
-        if " ".join(self.query_one("#memory-search", Input).value.split()) != query:
+        if " ".join(self.search_box.value.split()) != query:
             return  # typed on since
         self.catalog.add(s for s in found if s.key not in self.catalog)
         self.results, self.searched = found, query
@@ -569,7 +578,7 @@ class MemoryScreen(Screen[None]):
         self.notify(f"Deleted “{stored.text}”. Press u to undo.", title="Memory deleted")
 
     def _drop_rows(self, keys: list[str]) -> None:
-        table = self.query_one(MemoryTable)
+        table = self.table
         index = table.cursor_row
         for key in keys:
             self.catalog.remove(key)
@@ -627,9 +636,9 @@ class MemoryScreen(Screen[None]):
 
     def action_back(self) -> None:
         """Back to the chat (from the search box: back to the table first)."""
-        search = self.query_one("#memory-search", Input)
+        search = self.search_box
         if search.has_focus:
-            self.query_one(MemoryTable).focus()
+            self.table.focus()
             return
         self.dismiss()
 
@@ -670,8 +679,7 @@ class MemoryScreen(Screen[None]):
         """Switch between the memories and what the last reflections changed."""
         tabs = self.query_one(TabbedContent)
         tabs.active = "memories-tab" if tabs.active == "changes-tab" else "changes-tab"
-        target = MemoryTable if tabs.active == "memories-tab" else "#changes-table"
-        self.query_one(target).focus()  # type: ignore[call-overload]
+        (self.table if tabs.active == "memories-tab" else self.changes_table).focus()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-changes")
     def load_changes(self) -> None:
@@ -687,7 +695,7 @@ class MemoryScreen(Screen[None]):
         self.app.call_from_thread(self._show_changes, changes, states)
 
     def _show_changes(self, changes: list[ReviewedChange], states: list[str]) -> None:
-        table = self.query_one("#changes-table", DataTable)
+        table = self.changes_table
         index = table.cursor_row
         table.clear()
         self.changes = changes
@@ -720,12 +728,12 @@ class MemoryScreen(Screen[None]):
         if stored is not None and not stored.memory.active:
             self.history = True
         self.results = None
-        self.query_one("#memory-search", Input).value = ""
+        self.search_box.value = ""
         self.render_rows(key, reach=True)
-        self.query_one(MemoryTable).focus()
+        self.table.focus()
 
     def undo_change(self) -> None:
-        table = self.query_one("#changes-table", DataTable)
+        table = self.changes_table
         if not self.changes:
             self.notify("Nothing to undo.")
             return
