@@ -1,9 +1,14 @@
-"""App-wide messages: posted by workers, handled by the app."""
+"""App-wide messages: posted by workers, handled by the app; and how a
+worker's failure is told."""
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from textual.message import Message
+from textual.worker import Worker, WorkerState
+
+from assistant.errors import AssistantError
 
 if TYPE_CHECKING:
     from assistant.session import ChatSession
@@ -32,3 +37,17 @@ class ReflectionDone(Message):
     thread_id: str
     result: object
     asked: bool = False
+
+
+def tell_failure(event: Worker.StateChanged) -> None:
+    """Notify a worker's failure on the screen that ran it: an ``AssistantError``
+    says what happened and what to do; anything else is logged with its traceback."""
+    if event.state != WorkerState.ERROR:
+        return
+    error = event.worker.error
+    if isinstance(error, AssistantError):
+        message = str(error)
+    else:
+        logging.getLogger(__name__).error("%s failed", event.worker.name, exc_info=error)
+        message = f"Unexpected error: {error!r}. Details are in the log."
+    event.worker.node.notify(message, title="Memories", severity="error", timeout=15)

@@ -26,10 +26,12 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static, TabbedContent, TabPane
 from textual.widgets.data_table import ColumnKey
+from textual.worker import Worker
 
 from assistant.errors import AssistantError
 from assistant.memory.catalog import SORT_KEYS, MemoryCatalog, SortKey, pages
 from assistant.memory.schemas import KINDS, MemoryKind
+from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
 from tui.screens.memory_form import KIND_NAMES, MemoryFormScreen
 
@@ -201,6 +203,10 @@ class MemoryScreen(Screen[None]):
         keep = self.selected_key()
         if self._columns(self.app.size.width) and self.rows:
             self.render_rows(keep)
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        tell_failure(event)
 
     # Loading ---------------------------------------------------------------
 
@@ -458,14 +464,19 @@ class MemoryScreen(Screen[None]):
             self.search(query)
         self.table.focus()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-search")
     def search(self, query: str) -> None:
         """Semantic search through the store; words the embedder misses (names,
-        numbers) are found in the loaded memories."""
-        from assistant.memory.editing import search
-
+        numbers) are found in the loaded memories (a copy: the worker reads it)."""
         kinds = [self.kind] if self.kind else list(KINDS)
         candidates = list(self.catalog) if self.catalog.complete else None
+        self._search(query, kinds, candidates)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-search")
+    def _search(
+        self, query: str, kinds: list[MemoryKind], candidates: list[StoredMemory] | None
+    ) -> None:
+        from assistant.memory.editing import search
+
         try:
             found = search(self.memories, query, kinds, limit=50, candidates=candidates)
         except AssistantError as exc:

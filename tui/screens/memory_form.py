@@ -17,10 +17,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.worker import Worker
 
 from assistant.errors import AssistantError
 from assistant.memory.editing import EditConflict, content_fields, create, edit
 from assistant.memory.schemas import KINDS, MemoryKind
+from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -120,6 +122,10 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
     def on_mount(self) -> None:
         self._show_kind()
         self.query_one(f"#fields-{self.kind} Input", Input).focus()
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        tell_failure(event)
 
     def _show_kind(self) -> None:
         for group in self.query(".kind-fields"):
