@@ -340,9 +340,11 @@ class MemoryScreen(Screen[None]):
     def _header_selected(self, event: DataTable.HeaderSelected) -> None:
         column = str(event.column_key.value)
         sort: SortKey = "updated" if column == "marks" else column  # type: ignore[assignment]
-        self.descending = not self.descending if sort == self.sort else sort in ("updated",)
+        newest_first = sort in ("updated", "created")
+        self.descending = not self.descending if sort == self.sort else newest_first
         self.sort = sort
         self.results = None
+        self.search_box.value = ""
         self.render_rows(self.selected_key())
 
     def show_detail(self) -> None:
@@ -420,6 +422,8 @@ class MemoryScreen(Screen[None]):
         if kind != self.kind:
             self.kind = kind  # type: ignore[assignment]
             self.render_rows(self.selected_key())
+            if self.results is not None:  # search again within the kind
+                self.search(self.searched)
 
     def action_cycle_kind(self) -> None:
         """All kinds, then facts, experiences, rules."""
