@@ -84,6 +84,13 @@ def seed(settings: Settings, memories: Memories) -> str:
     return thread.id
 
 
+async def seeded(pilot, settings: Settings) -> str:
+    """Once the app has loaded: :func:`seed` its memories; returns the conversation."""
+    await settle(pilot)
+    assert pilot.app.memories is not None
+    return seed(settings, pilot.app.memories)
+
+
 async def open_pane(pilot) -> MemoryScreen:
     """F3, then wait until every memory is loaded and the workers are done."""
     await settle(pilot)
@@ -119,9 +126,7 @@ async def select(pilot, screen: MemoryScreen, key: str) -> None:
 async def test_open_filter_sort_search_and_go_back(settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.memories is not None
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         screen = await open_pane(pilot)
         assert listed(screen) == [
             "The user lives in Berlin.",
@@ -180,9 +185,7 @@ async def test_open_filter_sort_search_and_go_back(settings, memory_loader) -> N
 async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.memories is not None
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         screen = await open_pane(pilot)
         await select(pilot, screen, DOG)
         await pilot.press("e")
@@ -227,9 +230,7 @@ async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:
 async def test_delete_asks_first_and_u_undoes_it(settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.memories is not None
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         screen = await open_pane(pilot)
         await select(pilot, screen, SISTER)
         await pilot.press("d")
@@ -256,9 +257,8 @@ async def test_delete_asks_first_and_u_undoes_it(settings, memory_loader) -> Non
 async def test_pin_and_mute_change_what_recall_brings(settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.memories is not None and app.session is not None
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
+        assert app.session is not None
         thread = app.store.create_thread()
         app.store.add_message(thread.id, "user", "What is my dog called?")
 
@@ -289,9 +289,7 @@ async def test_pin_and_mute_change_what_recall_brings(settings, memory_loader) -
 async def test_go_to_the_conversation_a_memory_came_from(settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.memories is not None
-        thread_id = seed(settings, app.memories)
+        thread_id = await seeded(pilot, settings)
         await app.open_thread(None)
         screen = await open_pane(pilot)
         await select(pilot, screen, BERLIN)
@@ -313,9 +311,7 @@ async def test_go_to_the_conversation_a_memory_came_from(settings, memory_loader
 async def test_a_used_memory_opens_in_the_pane(settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, ["Fido, of course."])
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        assert app.memories is not None
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         await type_and_send(pilot, "What is my dog called?")
         await settle(pilot)
         used = app.query_one(MemoriesUsed)

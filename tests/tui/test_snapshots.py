@@ -8,9 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.tui.test_app import settle
 from tests.tui.test_memory_commands import make_app
-from tests.tui.test_memory_pane import ROME, TRIP, open_pane, seed, select
+from tests.tui.test_memory_pane import ROME, TRIP, open_pane, seeded, select
 
 SIZE = (110, 32)
 
@@ -30,8 +29,7 @@ def test_the_memory_pane(snap_compare, settings, memory_loader) -> None:
     app = make_app(settings, memory_loader, [])
 
     async def run_before(pilot) -> None:
-        await settle(pilot)
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         await open_pane(pilot)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
@@ -42,8 +40,7 @@ def test_the_detail_view_of_a_replaced_fact(snap_compare, settings, memory_loade
     app = make_app(settings, memory_loader, [])
 
     async def run_before(pilot) -> None:
-        await settle(pilot)
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         screen = await open_pane(pilot)
         await pilot.press("h")
         await select(pilot, screen, ROME)
@@ -55,8 +52,7 @@ def test_the_edit_form_of_an_experience(snap_compare, settings, memory_loader) -
     app = make_app(settings, memory_loader, [])
 
     async def run_before(pilot) -> None:
-        await settle(pilot)
-        seed(settings, app.memories)
+        await seeded(pilot, settings)
         screen = await open_pane(pilot)
         await select(pilot, screen, TRIP)
         await pilot.press("e")
