@@ -673,7 +673,8 @@ class MemoryScreen(Screen[None]):
         self.catalog.add(present)
         if gone:
             self._drop_rows(gone)
-        new = any(s.key not in {r.key for r in self.rows} for s in present)
+        listed = {r.key for r in self.rows}
+        new = any(s.key not in listed for s in present)
         if new and self.results is None:
             self.render_rows(keep)
         else:

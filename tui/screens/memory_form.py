@@ -21,7 +21,7 @@ from textual.worker import Worker
 
 from assistant.errors import AssistantError
 from assistant.memory.editing import EditConflict, content_fields, create, edit
-from assistant.memory.schemas import KINDS, MemoryKind
+from assistant.memory.schemas import KINDS, MODELS, MemoryKind
 from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
 
@@ -34,8 +34,6 @@ KIND_NAMES: dict[MemoryKind, str] = {
     "episodic": "experience",
     "procedural": "rule",
 }
-#: Fields left empty that mean "none" rather than "empty text".
-OPTIONAL = {"lesson", "confidence"}
 FIELD_HINTS = {
     "subject": "who or what the fact is about, e.g. the user's sister",
     "fact": "e.g. The user's sister Anna lives in Porto.",
@@ -143,7 +141,9 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
         found: dict[str, object] = {}
         for field in content_fields(self.kind):
             text = self.query_one(f"#{self.kind}-{field}", Input).value.strip()
-            found[field] = None if (field in OPTIONAL and not text) else text
+            # Left empty, a field whose default is None (lesson, confidence) means none.
+            optional = MODELS[self.kind].model_fields[field].default is None
+            found[field] = None if (optional and not text) else text
         found["pinned"] = self.query_one("#form-pinned", Checkbox).value
         found["muted"] = self.query_one("#form-muted", Checkbox).value
         return found
