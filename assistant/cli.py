@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from assistant import __version__
+from assistant.cli_models import models
 from assistant.config import Backend, Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
@@ -51,9 +52,12 @@ def _version(value: bool) -> None:
 
 
 def model_overrides(model: str | None) -> dict[str, object]:
-    """``--model``: an Ollama model name, or a path to a ``.gguf`` file (embedded backend)."""
+    """``--model``: a bundled model (``default``, ``small``, ``tiny``), an Ollama model
+    name, or a path to a ``.gguf`` file; the first and the last mean the embedded backend."""
     if model is None:
         return {}
+    if model in ("default", "small", "tiny"):
+        return {"local_model": model, "backend": "local"}
     if model.endswith(".gguf") or os.sep in model:
         return {"local_model_path": Path(model), "backend": "local"}
     return {"ollama_model": model}
@@ -72,7 +76,9 @@ def main_options(
     ] = None,
     model: Annotated[
         str | None,
-        typer.Option("--model", help="Ollama model name, or a path to a .gguf file."),
+        typer.Option(
+            "--model", help="default, small or tiny (bundled), an Ollama model, or a .gguf file."
+        ),
     ] = None,
     config: Annotated[
         Path | None,
@@ -233,6 +239,8 @@ def daemon(ctx: typer.Context) -> None:
         logging.shutdown()  # as the TUI does: never wait for a reflection in progress
         os._exit(0)
 
+
+cli.add_typer(models, name="models")
 
 memories = typer.Typer(
     help="See, search, change and export what the assistant remembers.", no_args_is_help=True

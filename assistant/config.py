@@ -20,7 +20,12 @@ from pydantic_settings import (
 )
 
 from assistant.errors import ConfigError
-from assistant.paths import default_config_file, default_data_dir, default_log_dir
+from assistant.paths import (
+    default_config_file,
+    default_data_dir,
+    default_log_dir,
+    default_models_dir,
+)
 
 Backend = Literal["auto", "ollama", "local"]
 OLLAMA_DEFAULT_PORT = 11434
@@ -53,20 +58,30 @@ class Settings(BaseSettings):
     ollama_model: str = "llama3.2"
     """The Ollama model to chat with (as in ``ollama pull NAME``)."""
 
+    local_model: Literal["default", "small", "tiny"] | None = None
+    """The bundled model of the embedded backend: ``default`` (Qwen2.5-Coder-1.5B),
+    ``small`` (Qwen2.5-Coder-0.5B) or ``tiny`` (SmolLM2-135M); unset: the first of
+    these that is installed. ``assistant models`` lists them and sets this."""
+
     local_model_path: Path | None = None
-    """A GGUF chat model for the embedded backend; default: the bundled SmolLM2."""
+    """Any GGUF chat model for the embedded backend, used instead of a bundled one."""
+
+    models_dir: Path = Field(default_factory=default_models_dir)
+    """Where the bundled models that come in parts are joined (once) and kept."""
 
     local_context_tokens: int = Field(default=4096, ge=512)
     """Context window of the embedded model, in tokens."""
 
     local_threads: int | None = Field(default=None, ge=1)
-    """CPU threads for the embedded model; default: all cores."""
+    """CPU threads for the embedded model's decoding; default: one for a tiny model
+    (under 300 MB), all cores (at most 8) for larger ones (docs/benchmarks.md)."""
 
     probe_timeout_seconds: float = Field(default=1.0, gt=0)
     """How long ``auto`` waits for Ollama before choosing the embedded model."""
 
-    temperature: float = Field(default=0.7, ge=0, le=2)
-    """Sampling temperature of replies."""
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    """Sampling temperature of replies; unset: the model card's (bundled models),
+    0.7 otherwise."""
 
     max_reply_tokens: int = Field(default=768, ge=16)
     """Upper bound on the length of one reply, in tokens."""
@@ -222,3 +237,29 @@ class Settings(BaseSettings):
             raise ConfigError(
                 f"Invalid settings ({problems}). Check {path} and ASSISTANT_* variables."
             ) from exc
+
+
+def write_setting(config_file: Path, key: str, value: object) -> None:
+    """Set ``key = value`` in the TOML config file, keeping its comments and layout
+    (tomlkit); the file is created (mode 0600) if it does not exist.
+
+    Raises:
+        ConfigError: the file is not valid TOML, or cannot be written.
+    """
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        text = config_file.read_text() if config_file.is_file() else ""
+        document = tomlkit.parse(text)
+    except (OSError, TOMLKitError) as exc:
+        raise ConfigError(f"Cannot read the config file {config_file}: {exc}.") from exc
+    document[key] = value
+    try:
+        config_file.parent.mkdir(parents=True, exist_ok=True)
+        config_file.write_text(tomlkit.dumps(document))
+        config_file.chmod(0o600)
+    except OSError as exc:
+        raise ConfigError(
+            f"Cannot write the config file {config_file}: {exc.strerror or exc}."
+        ) from exc

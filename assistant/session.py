@@ -9,12 +9,13 @@ those into output (the CLI) or widget updates (the TUI).
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.messages.utils import count_tokens_approximately, trim_messages
+from langchain_core.messages.utils import count_tokens_approximately
 
 from assistant.assets import read_text
 from assistant.config import Settings
@@ -22,6 +23,7 @@ from assistant.conversations import ConversationStore, Message, MessageStatus
 from assistant.errors import AssistantError, InputError
 from assistant.llm import BackendChoice, explain_failure
 from assistant.llm.gate import ModelGate
+from assistant.llm.guard import STOPPED_NOTE, RepetitionGuard
 from assistant.memory.recall import MemoryContext, Recall
 
 log = logging.getLogger(__name__)
@@ -51,7 +53,8 @@ class ReplyToken:
 
 @dataclass(frozen=True, slots=True)
 class ReplyFinished:
-    """The whole reply, as saved."""
+    """The whole reply, as saved. A reply stopped because the model repeated itself
+    has status ``cancelled``, the note in ``error``, and the repetition cut off."""
 
     message: Message
 
@@ -63,6 +66,44 @@ def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
     """Saved messages as langchain messages, skipping empty ones (failed replies)."""
     kinds = {"user": HumanMessage, "assistant": AIMessage}
     return [kinds[m.role](content=m.content) for m in messages if m.content.strip()]
+
+
+def history_window(past: Sequence[BaseMessage], budget: int, *, step: int) -> list[BaseMessage]:
+    """The most recent messages of ``past`` that fit ``budget`` tokens, starting on a
+    user message, with a start that moves in steps.
+
+    The start is the first of a fixed set of points (where the running token count
+    from the thread's beginning crosses a multiple of ``step``) from which the
+    rest fits. Those points depend only on messages already said, so the window's
+    start, and with it the prompt's prefix, stays the same turn after turn until
+    the window is full; then it jumps ahead by about ``step`` tokens.
+
+    Args:
+        past: the messages before the latest, oldest first.
+        budget: tokens the window may hold (approximate counts, as langchain's
+            ``count_tokens_approximately``).
+        step: tokens between two possible starts (at least 1).
+    """
+    if budget <= 0 or not past:
+        return []
+    costs = [count_tokens_approximately([m]) for m in past]
+    suffix = [0] * (len(past) + 1)
+    for i in range(len(past) - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + costs[i]
+    step = max(step, 1)
+    running, armed = 0, True  # the thread's first message is a possible start
+    for index, message in enumerate(past):
+        if armed and message.type == "human":
+            if suffix[index] <= budget:
+                return list(past[index:])
+            armed = False  # it never fits again: wait for the next point
+        before, running = running, running + costs[index]
+        armed = armed or running // step > before // step
+    # Nothing fits from a point (one long message): the latest messages that fit.
+    for index, message in enumerate(past):
+        if suffix[index] <= budget and message.type == "human":
+            return list(past[index:])
+    return []
 
 
 def check_message(text: str, limit: int) -> str:
@@ -135,33 +176,27 @@ class ChatSession:
     def build_prompt(
         self, thread_id: str, memories: MemoryContext | None = None
     ) -> list[BaseMessage]:
-        """System prompt (then the fenced memory block) + as much recent history as
-        fits ``history_tokens``.
+        """System prompt + as much recent history as fits ``history_tokens`` + the
+        fenced memory block + the latest message.
 
-        The latest message is always kept, even when it alone is over the budget.
-        The memory block comes after the system prompt's stable text, so a prompt
-        cache keyed on the prefix keeps working.
+        The layout keeps llama.cpp's key/value cache useful: what changes every
+        turn (the recalled memories) comes last, just before the latest message,
+        so the system prompt and the history before it are the same tokens as in
+        the previous turn's prompt and are not read again. The history window's
+        start moves in steps of half the budget (see :func:`history_window`), so it
+        too stays put for several turns. The latest message is always kept, even
+        when it alone is over the budget.
         """
-        stable = self._system_template.format(today=date.today().isoformat())
-        block = memories.block() if memories else ""
-        system = SystemMessage(f"{stable}\n\n{block}" if block else stable)
+        system = SystemMessage(self._system_template.format(today=date.today().isoformat()))
         history = to_langchain(self.store.messages(thread_id))
+        block = memories.block() if memories else ""
+        recalled = [SystemMessage(block)] if block else []
         if not history:
-            return [system]
+            return [system, *recalled]
         *past, latest = history
         budget = self.settings.history_tokens - count_tokens_approximately([latest])
-        kept = (
-            trim_messages(
-                past,
-                max_tokens=budget,
-                token_counter=count_tokens_approximately,
-                strategy="last",
-                start_on="human",
-            )
-            if budget > 0 and past
-            else []
-        )
-        return [system, *kept, latest]
+        kept = history_window(past, budget, step=self.settings.history_tokens // 2)
+        return [system, *kept, *recalled, latest]
 
     async def send(self, thread_id: str, text: str) -> AsyncIterator[TurnEvent]:
         """Send ``text`` in thread ``thread_id`` and stream the reply.
@@ -197,12 +232,16 @@ class ChatSession:
         prompt = self.build_prompt(thread_id, memories)
         used = memories.keys
         parts: list[str] = []
+        guard = RepetitionGuard()
         try:
             with self.gate.chat():
-                async for chunk in self.model.astream(prompt):
-                    if piece := chunk.text:
-                        parts.append(piece)
-                        yield ReplyToken(piece)
+                async with aclosing(self.model.astream(prompt)) as stream:
+                    async for chunk in stream:
+                        if piece := chunk.text:
+                            parts.append(piece)
+                            yield ReplyToken(piece)
+                            if guard.feed(piece):
+                                break
         except (asyncio.CancelledError, GeneratorExit):
             self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.", used)
             raise
@@ -210,7 +249,11 @@ class ChatSession:
             failure = explain_failure(exc, self.choice)
             self._save_reply(thread_id, parts, "error", str(failure), used)
             raise failure from exc
-        reply = self._save_reply(thread_id, parts, "complete", None, used)
+        if guard.looping:
+            log.info("reply in %s stopped: the model repeated itself", thread_id)
+            reply = self._save_reply(thread_id, [guard.kept()], "cancelled", STOPPED_NOTE, used)
+        else:
+            reply = self._save_reply(thread_id, parts, "complete", None, used)
         assert reply is not None
         yield ReplyFinished(reply)
 

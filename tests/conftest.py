@@ -13,6 +13,9 @@ from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.llm import BackendChoice
 
+#: Where scripts/setup joined the bundled models (read before any test moves HOME).
+MODELS_DIR = Settings.model_fields["models_dir"].default_factory()  # type: ignore[misc]
+
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -26,6 +29,10 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(home / var.lower()))
+    # The tests' model is the tiny one (subprocesses inherit this); the joined
+    # bundled models stay where scripts/setup put them, not in each test's home.
+    monkeypatch.setenv("ASSISTANT_LOCAL_MODEL", "tiny")
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(MODELS_DIR))
     monkeypatch.setenv("ASSISTANT_CONFIG", str(tmp_path / "config.toml"))
     # Nothing listens on port 9 (discard): a fast "connection refused".
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
@@ -47,7 +54,7 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(data_dir: Path) -> Settings:
-    return Settings.load(data_dir=data_dir, backend="local", temperature=0.0)
+    return Settings.load(data_dir=data_dir, backend="local", local_model="tiny", temperature=0.0)
 
 
 @pytest.fixture
@@ -78,13 +85,7 @@ def _follow_format(schema: object) -> tuple[str, ...]:
         return ()
     items = schema["properties"]["sentences"]["prefixItems"]
     judged = [
-        {
-            "sentence": item["properties"]["sentence"]["const"],
-            "memory": None,
-            "action": "none",
-            "target": "",
-        }
-        for item in items
+        {"sentence": item["properties"]["sentence"]["const"], "memories": []} for item in items
     ]
     return (json.dumps({"sentences": judged}),)
 

@@ -446,11 +446,17 @@ class AssistantApp(App[None]):
 
     @work(exclusive=True, group="reply", exit_on_error=False)
     async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
-        from assistant.session import MemoriesRecalled, ReplyToken, UserMessageSaved
+        from assistant.session import (
+            MemoriesRecalled,
+            ReplyFinished,
+            ReplyToken,
+            UserMessageSaved,
+        )
 
         assert self.session is not None
         stream = Markdown.get_stream(view.markdown)
         chat = self.query_one(ChatLog)
+        finished = None
         try:
             async with aclosing(self.session.send(thread_id, text)) as events:
                 async for event in events:
@@ -465,8 +471,14 @@ class AssistantApp(App[None]):
                     elif isinstance(event, ReplyToken) and view.is_attached:
                         await stream.write(event.text)
                         chat.scroll_end(animate=False)
+                    elif isinstance(event, ReplyFinished):
+                        finished = event.message
         finally:
             await stream.stop()
+        if finished is not None and finished.error and view.is_attached:
+            # Stopped by the repetition guard: show the reply as saved, loop cut off.
+            await view.markdown.update(finished.content)
+            view.set_note(finished.error, "stopped")
 
     def action_stop_reply(self) -> None:
         """Stop the reply being written; what was written so far is kept."""

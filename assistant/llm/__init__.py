@@ -15,7 +15,8 @@ from langchain_core.runnables import Runnable
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
-from assistant.llm.local import BUNDLED_NAME, resolve_model_path
+from assistant.llm.bundled import MODELS, Progress
+from assistant.llm.local import describe
 from assistant.llm.ollama import OllamaStatus, probe
 
 __all__ = [
@@ -50,13 +51,21 @@ class BackendChoice:
 
     @property
     def demo_quality(self) -> bool:
-        """Whether replies come from the small bundled model."""
-        return self.backend == "local" and self.model == BUNDLED_NAME
+        """Whether replies come from the tiny bundled model (for tests and very small
+        machines: it answers few questions well)."""
+        return self.backend == "local" and self.model == MODELS["tiny"].title
+
+
+def local_name(settings: Settings) -> str:
+    """The embedded model ``settings`` ask for, as the UI names it; never raises."""
+    try:
+        return describe(settings).name
+    except AssistantError:
+        return "no model installed"
 
 
 def _local(settings: Settings, reason: str, notice: str | None) -> BackendChoice:
-    path = settings.local_model_path
-    name = path.name if path else BUNDLED_NAME
+    name = local_name(settings)
     return BackendChoice("local", name, f"embedded · {name}", reason, notice, settings.ollama_host)
 
 
@@ -94,11 +103,12 @@ def choose_backend(settings: Settings, status: OllamaStatus | None = None) -> Ba
         return _ollama(settings, "backend = ollama", notice)
     if problem is None:
         return _ollama(settings, f"Ollama at {status.host} has {settings.ollama_model!r}", None)
-    model = settings.local_model_path.name if settings.local_model_path else BUNDLED_NAME
+    model = local_name(settings)
+    quality = "demo quality" if model == MODELS["tiny"].title else "it runs on this CPU"
     notice = (
-        f"{problem}, so replies come from the embedded {model} model: small and fast, "
-        f"demo quality. For better answers {_ollama_fix(settings)}; "
-        'to stop this check, set backend = "local".'
+        f"{problem}, so replies come from the embedded {model} model ({quality}). "
+        f"For a larger model {_ollama_fix(settings)}; to stop this check, set "
+        f'backend = "local" in {_config_hint()}.'
     )
     return _local(settings, problem, notice)
 
@@ -110,11 +120,25 @@ def _ollama_fix(settings: Settings) -> str:
     )
 
 
-def load_chat_model(choice: BackendChoice, settings: Settings) -> BaseChatModel:
-    """Build the chat model for ``choice``. Loading the embedded model takes ~1 s.
+def _config_hint() -> str:
+    from assistant.paths import default_config_file
+
+    return str(default_config_file())
+
+
+def load_chat_model(
+    choice: BackendChoice, settings: Settings, progress: Progress | None = None
+) -> BaseChatModel:
+    """Build the chat model for ``choice``.
+
+    The embedded model samples as its card recommends (``temperature`` overrides
+    the card's temperature) and is joined from its parts first if it never was
+    (about 5 s for ``default``, reported to ``progress``). Loading then takes
+    about 1 s (memory-mapped).
 
     Raises:
-        ModelError: the embedded model file is missing or not loadable.
+        ModelError: the embedded model is not installed, fails verification, or
+            is not loadable.
     """
     if choice.backend == "ollama":
         from langchain_ollama import ChatOllama
@@ -122,19 +146,33 @@ def load_chat_model(choice: BackendChoice, settings: Settings) -> BaseChatModel:
         return ChatOllama(
             model=choice.model,
             base_url=settings.ollama_host,
-            temperature=settings.temperature,
+            temperature=0.7 if settings.temperature is None else settings.temperature,
             num_predict=settings.max_reply_tokens,
             client_kwargs={"trust_env": False},
         )
-    from assistant.llm.local import ChatLlamaCpp
+    from assistant.llm.local import ChatLlamaCpp, locate
 
-    path = resolve_model_path(settings.local_model_path)
+    local = locate(settings, progress)
+    sampling: dict[str, Any] = {}
+    if local.bundled is not None:
+        card = local.bundled.sampling
+        sampling = {
+            "temperature": card.temperature,
+            "top_p": card.top_p,
+            "top_k": card.top_k,
+            "min_p": card.min_p,
+            "repeat_penalty": card.repeat_penalty,
+            "presence_penalty": card.presence_penalty,
+            "stop": local.bundled.stop,
+        }
+    if settings.temperature is not None:
+        sampling["temperature"] = settings.temperature
     return ChatLlamaCpp(
-        model_path=str(path),
+        model_path=str(local.path),
         n_ctx=settings.local_context_tokens,
         n_threads=settings.local_threads,
-        temperature=settings.temperature,
         max_tokens=settings.max_reply_tokens,
+        **sampling,
     )
 
 

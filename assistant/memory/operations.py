@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
@@ -40,12 +41,19 @@ from assistant.memory.schemas import (
 MAX_MEMORY_CHARS = 160
 
 Line = Annotated[str, Field(min_length=1, max_length=MAX_MEMORY_CHARS)]
-Action = Literal["none", "create", "update", "supersede", "delete"]
-ACTIONS: tuple[Action, ...] = get_args(Action)
+Op = Literal["create", "update", "supersede", "delete"]
+OPS: tuple[Op, ...] = get_args(Op)
+#: The most memories the model may draw from one sentence.
+MAX_PER_SENTENCE = 4
 
 
 class _Draft(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    op: Op = "create"
+    """What to do: a new memory, or one acting on the known memory ``target``."""
+    target: str = ""
+    """The id of a known memory as shown in the prompt ("M1"); "" when none."""
 
 
 class FactDraft(_Draft):
@@ -86,7 +94,8 @@ class EpisodeDraft(_Draft):
     lesson: Line
 
     def build(self, provenance: Provenance) -> EpisodicMemory:
-        return EpisodicMemory(**self.model_dump(exclude={"kind"}), provenance=provenance)
+        fields = self.model_dump(exclude={"kind", "op", "target"})
+        return EpisodicMemory(**fields, provenance=provenance)
 
     @property
     def text(self) -> str:
@@ -97,18 +106,20 @@ AnyDraft = FactDraft | RuleDraft | EpisodeDraft
 Draft = Annotated[AnyDraft, Field(discriminator="kind")]
 
 
-class Judgement(_Draft):
-    """The model's verdict on one of the user's sentences."""
+class Judgement(BaseModel):
+    """The model's verdict on one of the user's sentences: the memories it gives
+    (none for questions, greetings and small talk)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     sentence: str
-    memory: Draft | None
-    action: Action
-    target: str = ""
-    """The id of a known memory as shown in the prompt ("M1"); "" when none."""
+    memories: list[Draft] = Field(default_factory=list, max_length=MAX_PER_SENTENCE)
 
 
-class ReflectionOutput(_Draft):
+class ReflectionOutput(BaseModel):
     """The model's whole answer: one judgement per sentence, in order."""
+
+    model_config = ConfigDict(extra="forbid")
 
     sentences: list[Judgement]
 
@@ -122,48 +133,69 @@ def sentence_id(index: int) -> str:
     return f"S{index + 1}"
 
 
+#: How many of a sentence's first words its judgement repeats.
+ANCHOR_WORDS = 6
+
+
+def anchor(index: int, sentence: str) -> str:
+    """What a judgement must start with: the sentence's label and first words
+    ("S2: Next Tuesday [2026-12-08] I have..."). Writing them (the grammar makes
+    it a constant) puts the sentence right before the memories drawn from it, so
+    a small model no longer gives one sentence's memories under another's label."""
+    words = sentence.split()
+    head = " ".join(words[:ANCHOR_WORDS]) + (" ..." if len(words) > ANCHOR_WORDS else "")
+    return f"{sentence_id(index)}: {head}"
+
+
 def known_id(index: int) -> str:
     """The label of the ``index``-th known memory (0-based) in the prompt: ``M1``, ..."""
     return f"M{index + 1}"
 
 
-def _drafts_schema() -> list[dict[str, Any]]:
-    """Each draft model as a flat object (its kind a ``const``, its texts bounded),
-    then ``null``: what the grammar lets the model write as a sentence's memory."""
+def _drafts_schema(targets: list[str]) -> list[dict[str, Any]]:
+    """Each draft model as a flat object (its kind a ``const``, its texts bounded,
+    then ``op`` and ``target``): what the grammar lets the model write as one memory."""
     text = {"type": "string", "minLength": 1, "maxLength": MAX_MEMORY_CHARS}
     objects = []
     for draft in get_args(AnyDraft):
-        fields = [name for name in draft.model_fields if name != "kind"]
+        fields = [name for name in draft.model_fields if name not in ("kind", "op", "target")]
         (kind,) = get_args(draft.model_fields["kind"].annotation)
-        properties = {"kind": {"const": kind}, **dict.fromkeys(fields, text)}
+        properties = {
+            "kind": {"const": kind},
+            **dict.fromkeys(fields, text),
+            "op": {"enum": list(OPS)},
+            "target": {"enum": targets},
+        }
         objects.append({"type": "object", "properties": properties, "required": list(properties)})
-    return [*objects, {"type": "null"}]
+    return objects
 
 
-def output_schema(sentences: int, known: int) -> dict[str, Any]:
-    """The JSON schema of the answer for ``sentences`` sentences and ``known`` known
-    memories: an array of exactly one judgement per sentence (``prefixItems``),
-    each naming its sentence, every field required and in a fixed order.
+def output_schema(sentences: Sequence[str], known: int) -> dict[str, Any]:
+    """The JSON schema of the answer for ``sentences`` (as shown to the model) and
+    ``known`` known memories: an array of exactly one judgement per sentence
+    (``prefixItems``), each starting with the sentence's :func:`anchor` and
+    listing up to :data:`MAX_PER_SENTENCE` memories, every field required and in
+    a fixed order.
 
     Follows JSON Schema 2020-12 as far as grammar converters take it (llama.cpp's
     ``json_schema_to_grammar``, which Ollama also uses): ``const``, ``enum``,
     ``anyOf``, ``prefixItems``, ``minItems``/``maxItems``, ``maxLength``.
     """
     targets = ["", *(known_id(i) for i in range(known))]
+    memory = {"anyOf": _drafts_schema(targets)}
     items = [
         {
             "type": "object",
             "properties": {
-                "sentence": {"const": sentence_id(i)},
-                "memory": {"anyOf": _drafts_schema()},
-                "action": {"enum": list(ACTIONS)},
-                "target": {"enum": targets},
+                "sentence": {"const": anchor(i, text)},
+                "memories": {"type": "array", "items": memory, "maxItems": MAX_PER_SENTENCE},
             },
-            "required": ["sentence", "memory", "action", "target"],
+            "required": ["sentence", "memories"],
         }
-        for i in range(sentences)
+        for i, text in enumerate(sentences)
     ]
-    array = {"type": "array", "prefixItems": items, "minItems": sentences, "maxItems": sentences}
+    count = len(sentences)
+    array = {"type": "array", "prefixItems": items, "minItems": count, "maxItems": count}
     return {"type": "object", "properties": {"sentences": array}, "required": ["sentences"]}
 
 
@@ -188,7 +220,7 @@ def parse_output(text: str, sentences: int) -> list[Judgement | None]:
         raise OutputError(f"{first['msg']} at {where} ({exc.error_count()} problems)") from exc
     found: list[Judgement | None] = [None] * sentences
     for judgement in output.sentences:
-        match = re.fullmatch(r"S(\d+)", judgement.sentence.strip())
+        match = re.match(r"S(\d+)\b", judgement.sentence.strip())
         index = int(match.group(1)) - 1 if match else -1
         if 0 <= index < sentences and found[index] is None:
             found[index] = judgement
@@ -213,6 +245,32 @@ _REQUEST = re.compile(
     re.IGNORECASE,
 )
 
+#: Words that show a sentence is about how the assistant answers or behaves.
+_BEHAVIOUR = re.compile(
+    r"\b(?:answers?|answering|repl(?:y|ies)|respon(?:d|ses?)|explain\w*|explanations?|"
+    r"summar\w+|format\w*|bullets?|lists?|tables?|code|examples?|emojis?|words|sentences?|"
+    r"paragraphs?|language|english|french|german|spanish|portuguese|italian|metric|imperial|"
+    r"units?|celsius|fahrenheit|tone|formal|informal|casual|brief(?:ly)?|short(?:er)?|"
+    r"concise(?:ly)?|detail(?:ed|s)?|verbose|jargon|markdown|call me|address me|remind me|"
+    r"ask me|tell me|talk to me|speak|write)\b",
+    re.IGNORECASE,
+)
+#: Words to someone else: a person addressed by name ("Take care, Sam!"), or
+#: encouragement ("You got this!", "You can do it").
+_ELSEWHERE = re.compile(
+    r",\s*[A-Z][a-z]+[!.?]*$|(?i:\byou(?:'ve)? got this\b|\byou can do (?:it|this)\b)"
+)
+
+
+def addresses_assistant(sentence: str) -> bool:
+    """Whether ``sentence`` asks the assistant to behave a certain way: it speaks of
+    answers, formats, languages, units or the assistant itself, and is addressed
+    to no one else by name. Encouragement ("Don't forget, you got this!") and
+    words to other people ("Take care, Sam!") are not requests to the assistant.
+    """
+    text = sentence.strip()
+    return not _ELSEWHERE.search(text) and bool(_BEHAVIOUR.search(text))
+
 
 _DISCLOSURE = re.compile(
     r"^(?:(?:my|our) \w+"
@@ -222,19 +280,55 @@ _DISCLOSURE = re.compile(
     r"|i (?:have|own|had) (?:a|an|two|three|four|\d+)\b)",
     re.IGNORECASE,
 )
+#: Words that say nothing on their own: a disclosure needs more than these.
+_VAGUE = frozenset(
+    """it this that these those them they thing things stuff one lot so much really
+    too very well here there now then always just""".split()  # noqa: SIM905
+)
 
 
 def self_disclosure(sentence: str) -> str | None:
     """The sentence, when it is one in which the user tells about themselves ("My
     dog's name is Fido.", "I'm a nurse.", "I live in Lyon."), else ``None``.
+    "I love it." tells nothing on its own (what is "it"?) and is not one.
 
     A deterministic safety net for models too small to see it: what it keeps is
     the user's own words, never a paraphrase.
     """
     text = sentence.strip()
-    if text.endswith("?") or len(text.split()) < 3 or not _DISCLOSURE.match(text):
+    match = _DISCLOSURE.match(text)
+    if text.endswith("?") or len(text.split()) < 3 or not match:
+        return None
+    rest = [w.lower() for w in _words(text[match.end() :])]
+    if not [w for w in rest if w not in _STOPWORDS and w not in _VAGUE]:
         return None
     return text if text[-1] in ".!" else f"{text}."
+
+
+_NAME = re.compile(
+    r"\b(?:my name is|my name's|call me|i'm called|i am called"
+    r"|(?:i'm|i am)(?=\s+[A-Z]\w*\s*(?:[,.!]|$|and\b)))"
+    r"\s+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b",
+    re.IGNORECASE,
+)
+#: Capitalised words that follow "I'm" and are not names.
+_NOT_NAMES = frozenset(
+    """fine good okay ok great sorry sure back home here ready done new tired happy
+    british english american french german italian spanish portuguese dutch irish
+    scottish welsh canadian australian brazilian mexican chinese japanese indian
+    catholic christian jewish muslim buddhist hindu vegan vegetarian single married""".split()  # noqa: SIM905
+)
+
+
+def own_name(sentence: str) -> str | None:
+    """The user's name, when ``sentence`` tells it ("I'm Marta, a nurse", "My name
+    is Joao", "Call me Sam"), else ``None``. The name must be written with a
+    capital; a nationality or a state ("I'm French.", "I'm Tired.") is no name."""
+    match = _NAME.search(sentence)
+    if match is None or not match.group(1)[0].isupper():
+        return None
+    name = match.group(1)
+    return None if name.lower() in _NOT_NAMES else name
 
 
 #: How a sentence in the first person starts.
@@ -267,6 +361,9 @@ def behaviour_request(sentence: str) -> str | None:
     match = _REQUEST.match(sentence.strip())
     if not match:
         return None
+    explicit = bool(match.group(0).strip())  # "from now on", "in future", "please"
+    if _ELSEWHERE.search(sentence.strip()) or not (explicit or addresses_assistant(sentence)):
+        return None
     rule = sentence.strip()[match.end() :].strip()
     if len(rule.split()) < 2:
         return None
@@ -287,7 +384,8 @@ _STOPWORD_TEXT = """a about above after again against all am an and any are as a
     that the their theirs them themselves then there these they this those through to too
     under until up very was we were what when where which while who whom why will with
     would you your yours yourself yourselves user user's users assistant assistant's
-    also always never from now one ones get gets got i'm i've i'd i'll"""
+    also always never from now one ones get gets got i'm i've i'd i'll name named
+    called"""
 _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 

@@ -27,9 +27,11 @@ values again: no second model call and no duplicates.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -56,6 +58,7 @@ from assistant.memory.consolidation import (
     same_text,
     shares_content,
 )
+from assistant.memory.dates import absolute, annotate, dated_clauses, event_start, with_date
 from assistant.memory.memories import Memories, StoredMemory, new_key
 from assistant.memory.operations import (
     AnyDraft,
@@ -64,11 +67,13 @@ from assistant.memory.operations import (
     Judgement,
     OutputError,
     RuleDraft,
+    addresses_assistant,
     behaviour_request,
     first_person,
     first_sentence,
     grounding,
     output_schema,
+    own_name,
     parse_output,
     self_disclosure,
     split_sentences,
@@ -83,10 +88,19 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Sentence:
-    """A sentence of a user message, as shown to the model."""
+    """A sentence of a user message, and how the model is shown it.
+
+    Attributes:
+        message_id: the message it is from.
+        text: the sentence as written.
+        when: when the message was written (relative dates are resolved against it).
+        shown: the text with its relative dates resolved in brackets.
+    """
 
     message_id: int
     text: str
+    when: datetime
+    shown: str
 
 
 class MemoryManager:
@@ -243,7 +257,7 @@ class MemoryManager:
             ReflectionFailed: no valid answer within ``max_attempts`` for a batch.
         """
         sentences = [
-            Sentence(m.id, text[:400])
+            Sentence(m.id, text[:400], m.created_at, annotate(text[:400], m.created_at))
             for m in messages
             if m.role == "user" and m.status == "complete"
             for text in split_sentences(m.content)
@@ -256,7 +270,26 @@ class MemoryManager:
             known = self._related(batch)
             judgements = self._ask(batch, [k.text for k in known], plan)
             for sentence, judgement in zip(batch, judgements, strict=True):
-                self._resolve(sentence, judgement, known, sentences, thread_id, now, plan, claimed)
+                drafts = judgement.memories if judgement else []
+                before = len(plan.dropped)
+                kept = [
+                    self._resolve(sentence, draft, known, sentences, thread_id, now, plan, claimed)
+                    for draft in drafts
+                ]
+                # The safety net is a last resort: not when the model's memory was
+                # known already or said twice, only when it gave nothing usable.
+                reasons = [d["reason"] for d in plan.dropped[before:]]
+                repeated = any(
+                    r in ("already known", "said twice in this reflection") for r in reasons
+                )
+                args = (sentences, thread_id, now, plan, claimed, "safety net")
+                fallback = None if any(kept) or repeated else _fallback(sentence.text)
+                if fallback is not None:
+                    self._resolve(sentence, fallback, [], *args)
+                name = own_name(sentence.text)
+                if name and not any(f"name is {name}" in c.text for c in plan.changes):
+                    fact = FactDraft(kind="semantic", fact=f"The user's name is {name}.")
+                    self._resolve(sentence, fact, [], *args)
         return plan
 
     def _related(self, batch: Sequence[Sentence]) -> list[StoredMemory]:
@@ -273,9 +306,9 @@ class MemoryManager:
     ) -> list[Judgement | None]:
         from assistant.llm import constrain
 
-        schema = output_schema(len(batch), len(known))
+        schema = output_schema([s.shown for s in batch], len(known))
         model = constrain(self.model, schema, max_tokens=self.max_tokens)
-        prompt: list[BaseMessage] = reflection_messages(known, [s.text for s in batch])
+        prompt: list[BaseMessage] = reflection_messages(known, [s.shown for s in batch])
         error = "no attempt made"
         raw = None
         for attempt in range(1, self.max_attempts + 1):
@@ -331,47 +364,43 @@ class MemoryManager:
     def _resolve(
         self,
         sentence: Sentence,
-        judgement: Judgement | None,
+        draft: AnyDraft,
         known: list[StoredMemory],
         context: Sequence[Sentence],
         thread_id: str,
         now: Any,
         plan: Plan,
         claimed: set[str],
-    ) -> None:
-        """Turn one judgement into checked, consolidated changes (or a drop with why)."""
+        origin: Origin = "model",
+    ) -> bool:
+        """Turn one memory the model drew from a sentence into checked, consolidated
+        changes; whether it was kept (a drop is recorded with why)."""
 
-        def drop(reason: str) -> None:
+        def drop(reason: str) -> bool:
             plan.dropped.append({"sentence": sentence.text, "reason": reason})
+            return False
 
-        action = judgement.action if judgement else "none"
-        draft = judgement.memory if judgement else None
-        target = _target(judgement.target if judgement else "", known)
+        op = draft.op
+        target = _target(draft.target, known)
         if target is not None and target.key in claimed:
             target = None
-        if action == "delete" and (
-            target is None or not shares_content(sentence.text, target.text)
-        ):
-            if draft is None:
+        if op == "delete":
+            if target is None or not shares_content(sentence.text, target.text):
                 return drop("delete without a known memory the sentence is about")
-            action, target = "create", None  # small models say "delete" for "remember"
-        if action == "delete" and target is not None:
             retired = target.memory.model_copy(update={"invalid_at": now, "updated_at": now})
             claimed.add(target.key)
-            return self._add(plan, "delete", target.key, retired, target, sentence)
-        fallback = _fallback(sentence.text)
-        origin: Origin = "model"
-        if action == "none" or draft is None:
-            if fallback is None:
-                return None
-            draft, action, target, origin = fallback, "create", None, "safety net"
-        draft = _normalise(draft, behaviour_request(sentence.text))
-        if action not in ("update", "supersede"):
+            self._add(plan, "delete", target.key, retired, target, sentence, origin)
+            return True
+        request = _is_request(sentence.text)
+        if isinstance(draft, RuleDraft) and not request:
+            # Not a request to the assistant: at most a fact about the user.
+            if not (first_person(draft.rule) or "the user" in draft.rule.lower()):
+                return drop("not a request about how the assistant should answer")
+            draft = FactDraft(kind="semantic", fact=draft.rule, op=draft.op, target=draft.target)
+        draft, since = _dated(_normalise(draft, request), sentence)
+        if op not in ("update", "supersede"):
             target = None
         problem = self._ungrounded(draft, sentence, context, target)
-        if problem and fallback is not None:
-            draft, problem, action, target = _normalise(fallback, None), None, "create", None
-            origin = "safety net"
         if problem:
             return drop(problem)
         provenance = Provenance(
@@ -381,21 +410,22 @@ class MemoryManager:
         written = [c.text for c in plan.changes if c.op != "delete" and c.kind == memory.kind]
         if near_duplicate(memory.render(), written):
             return drop("said twice in this reflection")
-        if (action in ("update", "supersede") and target is None) or action == "create":
+        if (op in ("update", "supersede") and target is None) or op == "create":
             target = find_twin(
                 self.memories, memory, threshold=self.merge_threshold, exclude=claimed
             )
             if target is not None:
                 if same_text(target.text, memory.render()):
                     return drop("already known")
-                action = "update"
+                op = "update"
             else:
-                action = "create"
-        assert target is not None or action == "create"
-        if action == "update" and target is not None and target.kind == memory.kind:
+                op = "create"
+        assert target is not None or op == "create"
+        if op == "update" and target is not None and target.kind == memory.kind:
             claimed.add(target.key)
             merged = merge(target.memory, memory, now)
-            return self._add(plan, "update", target.key, merged, target, sentence, origin)
+            self._add(plan, "update", target.key, merged, target, sentence, origin)
+            return True
         key = new_key()
         if target is not None:  # supersede (or an update across kinds)
             claimed.add(target.key)
@@ -403,8 +433,11 @@ class MemoryManager:
                 update={"invalid_at": now, "superseded_by": key, "updated_at": now}
             )
             self._add(plan, "supersede", target.key, old, target, sentence, origin)
-        memory = memory.model_copy(update={"created_at": now, "updated_at": now, "valid_from": now})
+        # "I moved here last month": true since then.
+        times = {"created_at": now, "updated_at": now, "valid_from": min(now, since or now)}
+        memory = memory.model_copy(update=times)
         self._add(plan, "create", key, memory, None, sentence, origin)
+        return True
 
     def _ungrounded(
         self,
@@ -415,8 +448,8 @@ class MemoryManager:
     ) -> str | None:
         """Why ``draft`` is not supported by the user's words (and, for an update or
         supersede, the memory it rewrites), or ``None``."""
-        own = [sentence.text, *([target.text] if target else [])]
-        sources = [*own, *(s.text for s in context if s is not sentence)]
+        own = [sentence.shown, *([target.text] if target else [])]
+        sources = [*own, *(s.shown for s in context if s is not sentence)]
         names = unsupported_names(draft.text, sources)
         if names:
             return f"names not in the conversation: {', '.join(names)}"
@@ -515,19 +548,60 @@ def _fallback(sentence: str) -> AnyDraft | None:
     return None
 
 
-def _normalise(draft: AnyDraft, request: str | None) -> AnyDraft:
+_PAST = re.compile(
+    r"\b(?:\w{2,}ed|was|were|had|did|went|ran|got|made|took|saw|found|learnt|lost|won|"
+    r"forgot|came|left|began|broke|bought|felt|gave|kept|knew|met|paid|said|sent|spent|"
+    r"thought|told|wore|wrote)\b",
+    re.IGNORECASE,
+)
+
+
+def _dated(draft: AnyDraft, sentence: Sentence) -> tuple[AnyDraft, datetime | None]:
+    """The draft with relative dates made absolute and, for a fact or experience
+    without a date, the date of the clause of the sentence it comes from; and
+    since when it holds (that date, if past). An "experience" of something that
+    has not happened (a plan, an appointment) is a fact."""
+    if isinstance(draft, RuleDraft):
+        return draft, None
+    when = sentence.when
+    if isinstance(draft, EpisodeDraft) and (
+        event_start(sentence.text, when) is None and not _PAST.search(sentence.text)
+    ):
+        draft = FactDraft(kind="semantic", fact=draft.situation, op=draft.op, target=draft.target)
+    main = draft.fact if isinstance(draft, FactDraft) else draft.situation
+    main = absolute(main, when)
+    dates = [d for clause, d in dated_clauses(sentence.text, when) if shares_content(clause, main)]
+    anchor = when.astimezone().date()
+    if dates:
+        state = dates[0].day <= anchor and not _PAST.search(main)  # "lives in", not "moved"
+        main = with_date(main, dates[0], since=state)
+    past = [d.day for d in dates if d.day <= anchor]
+    since = datetime(*min(past).timetuple()[:3], tzinfo=UTC) if past else None
+    if isinstance(draft, FactDraft):
+        return draft.model_copy(update={"fact": main}), since
+    texts = {f: absolute(getattr(draft, f), when) for f in ("action", "outcome", "lesson")}
+    return draft.model_copy(update={**texts, "situation": main}), since
+
+
+def _is_request(sentence: str) -> bool:
+    """Whether a rule may come from ``sentence``: a request about the assistant's
+    behaviour, not words to someone else or encouragement."""
+    return behaviour_request(sentence) is not None or addresses_assistant(sentence)
+
+
+def _normalise(draft: AnyDraft, request: bool) -> AnyDraft:
     """Fix what small models get wrong about kinds, length and person.
 
-    Facts and rules keep their first sentence. A "rule" in the first person that
-    is no request is a fact; a fact in the first person is kept as the user's own
-    statement.
+    Facts and rules keep their first sentence. A "rule" in the first person from a
+    sentence that is no request is a fact about the user; a fact in the first
+    person is kept as the user's own statement.
     """
     if isinstance(draft, FactDraft):
-        draft = FactDraft(kind="semantic", fact=first_sentence(draft.fact))
+        draft = draft.model_copy(update={"fact": first_sentence(draft.fact)})
     elif isinstance(draft, RuleDraft):
-        draft = RuleDraft(kind="procedural", rule=first_sentence(draft.rule))
+        draft = draft.model_copy(update={"rule": first_sentence(draft.rule)})
     if isinstance(draft, RuleDraft) and not request and first_person(draft.rule):
-        draft = FactDraft(kind="semantic", fact=draft.rule)
+        draft = FactDraft(kind="semantic", fact=draft.rule, op=draft.op, target=draft.target)
     if isinstance(draft, FactDraft) and first_person(draft.fact):
-        draft = FactDraft(kind="semantic", fact=users_statement(draft.fact))
+        draft = draft.model_copy(update={"fact": users_statement(draft.fact)})
     return draft

@@ -61,7 +61,12 @@ class Terminal:
 @pytest.fixture
 def terminal(data_dir) -> Iterator[Terminal]:
     # Short replies: this tests the terminal, not the model.
-    env = ["env", "TERM=xterm-256color", "ASSISTANT_MAX_REPLY_TOKENS=64"]
+    env = [
+        "env",
+        "TERM=xterm-256color",
+        "ASSISTANT_MAX_REPLY_TOKENS=64",
+        "ASSISTANT_LOCAL_MODEL=tiny",
+    ]
     term = Terminal([*env, ASSISTANT, "--data-dir", str(data_dir), "--backend", "local"])
     yield term
     term.close()

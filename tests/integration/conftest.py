@@ -7,16 +7,18 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.llm.local import ChatLlamaCpp, resolve_model_path
+from assistant.llm.bundled import MODELS, ensure_model
+from assistant.llm.local import ChatLlamaCpp
+from tests.conftest import MODELS_DIR
 
 ASSISTANT = str(Path(sys.executable).with_name("assistant"))
 
 
 @pytest.fixture(scope="session")
 def local_model() -> Iterator[ChatLlamaCpp]:
-    """The bundled model, loaded once, answering deterministically (temperature 0)."""
+    """The tiny bundled model, loaded once, answering deterministically (temperature 0)."""
     yield ChatLlamaCpp(
-        model_path=str(resolve_model_path(None)),
+        model_path=str(ensure_model(MODELS["tiny"], MODELS_DIR)),
         n_ctx=2048,
         temperature=0.0,
         max_tokens=48,
@@ -37,4 +39,5 @@ def run_cli(*args: str, data_dir: Path, stdin: str | None = None, **env: str):
 
 
 def local_settings(data_dir: Path, **values: object) -> Settings:
+    values.setdefault("local_model", "tiny")
     return Settings.load(data_dir=data_dir, backend="local", temperature=0.0, **values)

@@ -41,12 +41,18 @@ class ScriptedModel(BaseChatModel):
 
 
 def judged(*items: tuple[dict[str, Any] | None, str, str]) -> str:
-    """A valid answer: one ``(memory, action, target)`` per sentence, in order."""
+    """A valid answer: one ``(memory, op, target)`` per sentence, in order (a
+    ``None`` memory or the op ``"none"``: nothing drawn from that sentence)."""
     return json.dumps(
         {
             "sentences": [
-                {"sentence": f"S{i + 1}", "memory": memory, "action": action, "target": target}
-                for i, (memory, action, target) in enumerate(items)
+                {
+                    "sentence": f"S{i + 1}",
+                    "memories": []
+                    if memory is None or op == "none"
+                    else [{**memory, "op": op, "target": target}],
+                }
+                for i, (memory, op, target) in enumerate(items)
             ]
         }
     )

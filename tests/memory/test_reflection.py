@@ -3,6 +3,7 @@ grounding, retries and failure, and the journal's crash recovery. Real Chroma,
 the real embedder and the real conversation database."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -63,8 +64,10 @@ def test_the_schema_has_one_judgement_per_sentence_and_the_known_ids(
 
     schema = model.calls[0]["response_format"]["json_schema"]["schema"]
     items = schema["properties"]["sentences"]["prefixItems"]
-    assert [item["properties"]["sentence"]["const"] for item in items] == ["S1", "S2"]
-    assert items[0]["properties"]["target"]["enum"] == ["", "M1"]
+    anchors = [item["properties"]["sentence"]["const"] for item in items]
+    assert anchors == ["S1: My dog Fido is a beagle.", "S2: What should he eat?"]
+    drafts = items[0]["properties"]["memories"]["items"]["anyOf"]
+    assert all(d["properties"]["target"]["enum"] == ["", "M1"] for d in drafts)
     last = model.prompts[0][-1].text
     assert "M1: The user's dog is called Fido." in last
     assert "S1: My dog Fido is a beagle.\nS2: What should he eat?" in last
@@ -89,7 +92,7 @@ def test_update_rewrites_the_known_memory_in_place(memories, conversations) -> N
 
 def test_supersede_keeps_the_old_fact_in_history(memories, conversations) -> None:
     old_key = known(memories, "The user lives in Rome.")
-    thread_id = thread_with(conversations, "I moved to Berlin last month.")
+    thread_id = thread_with(conversations, "I moved to Berlin.")
     model = ScriptedModel(replies=[judged((fact("The user lives in Berlin."), "supersede", "M1"))])
     result = manager(model, memories, conversations).reflect(thread_id)
 
@@ -104,7 +107,7 @@ def test_supersede_keeps_the_old_fact_in_history(memories, conversations) -> Non
 def test_delete_retires_the_memory_instead_of_destroying_it(memories, conversations) -> None:
     key = known(memories, "The user has a cat.")
     thread_id = thread_with(conversations, "Forget the cat, it was my neighbour's cat.")
-    model = ScriptedModel(replies=[judged((None, "delete", "M1"))])
+    model = ScriptedModel(replies=[judged((fact("The user has a cat."), "delete", "M1"))])
     result = manager(model, memories, conversations).reflect(thread_id)
 
     assert result.summary == "retired 1"
@@ -116,7 +119,7 @@ def test_delete_retires_the_memory_instead_of_destroying_it(memories, conversati
 def test_delete_of_an_unrelated_memory_is_refused(memories, conversations) -> None:
     key = known(memories, "The user has a cat.")
     thread_id = thread_with(conversations, "What is the weather in Oslo?")
-    model = ScriptedModel(replies=[judged((None, "delete", "M1"))])
+    model = ScriptedModel(replies=[judged((fact("The user has a cat."), "delete", "M1"))])
     manager(model, memories, conversations).reflect(thread_id)
     assert memories.get(key).memory.active
 
@@ -144,11 +147,11 @@ def test_an_identical_fact_changes_nothing(memories, conversations) -> None:
 
 
 def test_the_same_memory_twice_in_one_answer_is_kept_once(memories, conversations) -> None:
-    thread_id = thread_with(conversations, "My sister Anna visits next week. Anna is my sister.")
-    same = fact("The user's sister Anna visits next week.")
+    thread_id = thread_with(conversations, "My sister Anna visits often. Anna is my sister.")
+    same = fact("The user's sister Anna visits often.")
     model = ScriptedModel(replies=[judged((same, "create", ""), (same, "create", ""))])
     manager(model, memories, conversations).reflect(thread_id)
-    assert active_facts(memories) == ["The user's sister Anna visits next week."]
+    assert active_facts(memories) == ["The user's sister Anna visits often."]
 
 
 def test_invented_memories_are_dropped(memories, conversations) -> None:
@@ -240,3 +243,73 @@ def test_a_dead_model_is_a_recorded_failure(memories, conversations) -> None:
     result = manager(ScriptedModel(replies=[]), memories, conversations).reflect(thread_id)
     assert result.status == "failed" and "could not be called" in result.error
     assert conversations.reflections(thread_id)[0].status == "failed"
+
+
+def test_relative_dates_become_absolute_and_date_the_memory(memories, conversations) -> None:
+    thread_id = conversations.create_thread().id
+    conversations.add_message(thread_id, "user", "I moved to Lisbon last month. I'm Marta, hi!")
+    model = ScriptedModel(
+        replies=[
+            judged((fact("The user moved to Lisbon last month."), "create", ""), (None, "none", ""))
+        ]
+    )
+    manager(model, memories, conversations).reflect(thread_id)
+
+    shown = model.prompts[0][-1].text
+    said = conversations.messages(thread_id)[0].created_at.astimezone().date()
+    first = said.replace(day=1)
+    month = (first - timedelta(days=1)).replace(day=1)
+    assert f"last month [{month:%B %Y}]" in shown  # the model sees the absolute date
+    facts = {s.text: s.memory for s in memories.listing("semantic")}
+    moved = facts[f"The user moved to Lisbon in {month:%B %Y}."]
+    assert moved.valid_from.date() == month  # it holds since then
+    # The model gave nothing for the second sentence; the user's name is kept anyway.
+    assert "The user's name is Marta." in facts
+
+
+def test_small_talk_and_words_to_others_never_become_rules(memories, conversations) -> None:
+    thread_id = thread_with(
+        conversations, "Don't forget, you got this!", "Take care, Sam!", "I love it."
+    )
+    rule = {"kind": "procedural", "rule": "Take care."}
+    model = ScriptedModel(
+        replies=[judged((rule, "create", ""), (rule, "create", ""), (None, "none", ""))]
+    )
+    result = manager(model, memories, conversations).reflect(thread_id)
+
+    assert result.changes == ()
+    reasons = [d["reason"] for d in dropped(conversations, thread_id)]
+    assert reasons and all("grounded" in r or "request" in r for r in reasons), reasons
+
+
+def test_a_plan_is_a_dated_fact_not_an_experience(memories, conversations) -> None:
+    thread_id = thread_with(conversations, "Next Tuesday I have an interview at the hospital.")
+    episode = {
+        "kind": "episodic",
+        "situation": "The user has an interview at the hospital.",
+        "action": "The user prepares.",
+        "outcome": "The user is ready.",
+        "lesson": "Prepare early.",
+    }
+    model = ScriptedModel(replies=[judged((episode, "create", ""))])
+    manager(model, memories, conversations).reflect(thread_id)
+
+    assert memories.listing("episodic") == []
+    (interview,) = active_facts(memories)
+    assert interview.startswith("The user has an interview at the hospital (20")
+
+
+def test_the_worked_examples_fit_their_own_schema() -> None:
+    from assistant.memory.operations import output_schema, parse_output
+    from assistant.memory.prompting import kind_prompts
+
+    for prompt in kind_prompts():
+        sentences = [
+            line.split(": ", 1)[1] for line in prompt.example.splitlines() if line[:1] == "S"
+        ]
+        answer = json.loads(prompt.answer)
+        anchors = output_schema(sentences, 1)["properties"]["sentences"]["prefixItems"]
+        assert [a["properties"]["sentence"]["const"] for a in anchors] == [
+            j["sentence"] for j in answer["sentences"]
+        ]
+        assert all(parse_output(prompt.answer, len(sentences)))

@@ -29,7 +29,7 @@ def test_changes_are_listed_newest_first_and_undone_as_one(memories, conversatio
     first = thread_with(conversations, "My dog's name is Fido.")
     model = ScriptedModel(replies=[judged((fact("The user's dog is called Fido."), "create", ""))])
     manager(model, memories, conversations).reflect(first)
-    second = thread_with(conversations, "I moved to Berlin last month.")
+    second = thread_with(conversations, "I moved to Berlin.")
     model = ScriptedModel(replies=[judged((fact("The user lives in Berlin."), "supersede", "M1"))])
     manager(model, memories, conversations).reflect(second)
 
@@ -103,7 +103,7 @@ def test_the_catalog_filters_sorts_and_keeps_history(memories, conversations) ->
     old_key = known(memories, "The user lives in Rome.")
     known(memories, "Zebras are the user's favourite animal.")
     create(memories, "procedural", {"rule": "Answer briefly."})
-    thread_id = thread_with(conversations, "I moved to Berlin last month.")
+    thread_id = thread_with(conversations, "I moved to Berlin.")
     model = ScriptedModel(replies=[judged((fact("The user lives in Berlin."), "supersede", "M1"))])
     manager(model, memories, conversations).reflect(thread_id)
 

@@ -4,7 +4,7 @@ import pytest
 from assistant.config import Settings
 from assistant.errors import ModelError
 from assistant.llm import BackendChoice, choose_backend, explain_failure
-from assistant.llm.local import resolve_model_path
+from assistant.llm.local import locate
 from assistant.llm.ollama import OllamaStatus, probe
 
 HOST = "http://127.0.0.1:11434"
@@ -62,11 +62,18 @@ def test_probe_of_something_that_is_not_ollama(fake_ollama: str) -> None:
 
 def test_a_missing_gguf_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(ModelError, match="does not exist"):
-        resolve_model_path(tmp_path / "nope.gguf")
+        locate(Settings.load(local_model_path=tmp_path / "nope.gguf"))
 
 
-def test_the_bundled_model_is_installed() -> None:
-    assert resolve_model_path(None).name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+def test_the_tiny_model_is_installed_and_verified() -> None:
+    local = locate(Settings.load(local_model="tiny"))
+    assert local.path is not None and local.path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def test_the_default_model_is_the_larger_one_and_not_demo_quality() -> None:
+    choice = choose_backend(Settings.load(local_model="default"), DOWN)
+    assert choice.model == "Qwen2.5-Coder-1.5B-Instruct" and not choice.demo_quality
+    assert "demo quality" not in (choice.notice or "")
 
 
 def test_failures_become_actionable_errors() -> None:
