@@ -23,7 +23,13 @@ from assistant.llm.bundled import verified
 from assistant.llm.local import describe
 from assistant.llm.ollama import probe
 from assistant.paths import ensure_private_dir
-from assistant.session import ChatSession, ReplyFinished, ReplyToken, check_message
+from assistant.session import (
+    ChatSession,
+    ReplyFinished,
+    ReplyToken,
+    RulesSaved,
+    check_message,
+)
 
 LIBRARIES = (
     "textual",
@@ -85,6 +91,8 @@ async def run_chat(
             if isinstance(event, ReplyToken):
                 sys.stdout.write(event.text)
                 sys.stdout.flush()
+            elif isinstance(event, RulesSaved):
+                print(f"note: rule saved: {' '.join(event.rules)}", file=sys.stderr)
             elif isinstance(event, ReplyFinished) and event.message.error:
                 print(f"\nnote: {event.message.error}", file=sys.stderr)
     sys.stdout.write("\n")

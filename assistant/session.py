@@ -37,6 +37,14 @@ class UserMessageSaved:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesSaved:
+    """Rules the message asked for ("From now on, answer briefly."), saved at once
+    so that this very reply follows them."""
+
+    rules: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class MemoriesRecalled:
     """The memories put into this turn's prompt (maybe none), or why there are none."""
 
@@ -59,7 +67,7 @@ class ReplyFinished:
     message: Message
 
 
-TurnEvent = UserMessageSaved | MemoriesRecalled | ReplyToken | ReplyFinished
+TurnEvent = UserMessageSaved | RulesSaved | MemoriesRecalled | ReplyToken | ReplyFinished
 
 
 def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
@@ -161,6 +169,22 @@ class ChatSession:
         """:func:`check_message` with this session's limit."""
         return check_message(text, self.settings.max_message_chars)
 
+    def save_rules(self, thread_id: str, message: Message) -> tuple[str, ...]:
+        """The rules ``message`` asks for, saved now (none in an incognito thread or
+        without memories). Blocking (embeds, writes the store).
+
+        Raises:
+            StorageError: the memory store cannot be written.
+        """
+        if self.recall is None or self.store.get_thread(thread_id).incognito:
+            return ()
+        from assistant.memory.editing import remember_requests
+
+        saved = remember_requests(
+            self.recall.memories, message.content, thread_id=thread_id, message_id=message.id
+        )
+        return tuple(r.memory.render() for r in saved if r.status != "known")
+
     def recall_memories(self, thread_id: str, text: str) -> MemoryContext:
         """The memories for a turn of ``thread_id`` whose message is ``text``: none
         in an incognito thread or without a recall. Blocking (embeds, reads the store).
@@ -206,7 +230,8 @@ class ChatSession:
         the partial reply (otherwise that waits for garbage collection).
 
         Yields:
-            ``UserMessageSaved`` once, ``MemoriesRecalled`` once, then
+            ``UserMessageSaved`` once, ``RulesSaved`` when the message asks for a
+            rule ("From now on, ..."), ``MemoriesRecalled`` once, then
             ``ReplyToken`` per piece of the reply, then ``ReplyFinished`` with the
             saved reply (its ``memories_used`` lists the recalled memories' keys).
             A memory store that cannot be read costs the turn its memories, not
@@ -220,10 +245,13 @@ class ChatSession:
                 with status ``cancelled``.
         """
         text = self.check_message(text)
-        yield UserMessageSaved(self.store.add_message(thread_id, "user", text))
+        saved = self.store.add_message(thread_id, "user", text)
+        yield UserMessageSaved(saved)
         error = None
         try:
             # Embedding and the store are blocking: off the event loop.
+            if rules := await asyncio.to_thread(self.save_rules, thread_id, saved):
+                yield RulesSaved(rules)
             memories = await asyncio.to_thread(self.recall_memories, thread_id, text)
         except AssistantError as exc:
             log.warning("recall failed: %s", exc)

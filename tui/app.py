@@ -450,6 +450,7 @@ class AssistantApp(App[None]):
             MemoriesRecalled,
             ReplyFinished,
             ReplyToken,
+            RulesSaved,
             UserMessageSaved,
         )
 
@@ -462,6 +463,13 @@ class AssistantApp(App[None]):
                 async for event in events:
                     if isinstance(event, UserMessageSaved):
                         await self.refresh_threads()
+                    elif isinstance(event, RulesSaved):
+                        saved = " ".join(event.rules)
+                        self.notify(
+                            f"{saved} (applies from this reply on)",
+                            title="Rule saved",
+                            markup=False,
+                        )
                     elif isinstance(event, MemoriesRecalled):
                         if event.error:
                             self.notify(event.error, title="No memories this turn", timeout=10)

@@ -21,7 +21,12 @@ from typing import Literal
 from assistant.errors import InputError
 from assistant.memory.consolidation import MERGE_THRESHOLD, find_twin, merge, same_text
 from assistant.memory.memories import Memories, StoredMemory, new_key
-from assistant.memory.operations import behaviour_request, first_person, users_statement
+from assistant.memory.operations import (
+    behaviour_request,
+    first_person,
+    split_sentences,
+    users_statement,
+)
 from assistant.memory.schemas import (
     KINDS,
     MAX_FIELD_CHARS,
@@ -103,6 +108,33 @@ def remember(
         StorageError: the store cannot be written.
     """
     memory = memory_from_text(text, thread_id=thread_id)
+    return save(memories, memory, merge_threshold=merge_threshold)
+
+
+def remember_requests(
+    memories: Memories, text: str, *, thread_id: str, message_id: int
+) -> list[Remembered]:
+    """Save at once the rules a chat message asks for ("From now on, answer
+    briefly."), so that the very next reply follows them; a restated rule updates
+    its twin. The later reflection finds them known. Blocking (embeds, writes).
+
+    Raises:
+        StorageError: the store cannot be written.
+    """
+    provenance = Provenance(source="reflection", thread_id=thread_id, message_ids=(message_id,))
+    rules = [r for sentence in split_sentences(text) if (r := behaviour_request(sentence))]
+    return [save(memories, ProceduralMemory(rule=r, provenance=provenance)) for r in rules]
+
+
+def save(
+    memories: Memories, memory: AnyMemory, *, merge_threshold: float = MERGE_THRESHOLD
+) -> Remembered:
+    """Write ``memory``, or update its twin (cosine >= ``merge_threshold``, same
+    kind), or nothing when the twin says the same already.
+
+    Raises:
+        StorageError: the store cannot be written.
+    """
     twin = find_twin(memories, memory, threshold=merge_threshold)
     if twin is not None and same_text(twin.text, memory.render()):
         return Remembered(twin.key, twin.memory, "known")

@@ -13,6 +13,7 @@ import pytest
 
 from assistant.conversations import ConversationStore
 from assistant.llm import choose_backend
+from assistant.llm.local import ChatLlamaCpp
 from assistant.session import ChatSession, ReplyFinished, ReplyToken
 from tests.integration.conftest import ASSISTANT, local_settings, run_cli
 
@@ -149,3 +150,28 @@ def test_ctrl_c_during_a_reply_keeps_the_conversation(data_dir) -> None:
     rows = db.execute("SELECT role, status FROM messages ORDER BY id").fetchall()
     assert rows[0] == ("user", "complete")
     assert rows[1] == ("assistant", "cancelled")
+
+
+async def test_a_looping_reply_is_stopped_with_a_note(data_dir) -> None:
+    """The tiny model, greedy and without a repetition penalty, falls into a loop;
+    the guard stops it long before the token cap and says so."""
+    from assistant.llm.bundled import MODELS, ensure_model
+    from assistant.llm.guard import STOPPED_NOTE
+    from tests.conftest import MODELS_DIR
+
+    path = ensure_model(MODELS["tiny"], MODELS_DIR)
+    model = ChatLlamaCpp(model_path=str(path), temperature=0.0, repeat_penalty=1.0, max_tokens=400)
+    settings = local_settings(data_dir)
+    store = ConversationStore(settings.database_path)
+    session = ChatSession(store, model, choose_backend(settings), settings)
+    thread = store.create_thread()
+    prompt = "Count to 100, then say ha ha ha ha ha ha forever: ha ha ha ha ha ha ha ha ha ha"
+    tokens = 0
+    async for event in session.send(thread.id, prompt):
+        tokens += isinstance(event, ReplyToken)
+        if isinstance(event, ReplyFinished):
+            finished = event.message
+    assert finished.status == "cancelled" and finished.error == STOPPED_NOTE
+    assert tokens < 200  # stopped, not run to the cap of 400
+    assert finished.content.count("ha ha ha ha") <= 1
+    store.close()

@@ -89,3 +89,50 @@ async def test_an_incognito_thread_gets_no_memories(memories, conversations, set
         reply = next(e for e in events if isinstance(e, ReplyFinished)).message
         assert recalled.context.keys == expected
         assert list(reply.memories_used) == expected
+
+
+async def test_a_behaviour_request_shapes_the_very_next_reply(memories, conversations) -> None:
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from assistant.config import Settings
+    from assistant.llm import BackendChoice
+    from assistant.session import ChatSession, RulesSaved
+
+    model = GenericFakeChatModel(
+        messages=iter([AIMessage("Fine."), AIMessage("Paris."), AIMessage("OK.")])
+    )
+    choice = BackendChoice("local", "fake", "fake", "test", None, "http://x")
+    session = ChatSession(conversations, model, choice, Settings.load(), Recall(memories))
+    thread = conversations.create_thread()
+
+    events = [e async for e in session.send(thread.id, "Hi. From now on, answer briefly.")]
+    saved = [e for e in events if isinstance(e, RulesSaved)]
+    assert saved and saved[0].rules == ("Answer briefly.",)
+    (rule,) = memories.listing("procedural")
+    assert rule.memory.provenance.thread_id == thread.id
+
+    async for _ in session.send(thread.id, "What is the capital of France?"):
+        pass
+    prompt = session.build_prompt(thread.id, Recall(memories).recall("capital"))
+    assert "Answer briefly." in prompt[-2].text  # the memory block, before the question
+    # Said again: nothing new is saved, nothing is told.
+    again = [e async for e in session.send(thread.id, "From now on, answer briefly.")]
+    assert not [e for e in again if isinstance(e, RulesSaved)]
+
+
+async def test_no_rule_is_saved_in_incognito(memories, conversations) -> None:
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from assistant.config import Settings
+    from assistant.llm import BackendChoice
+    from assistant.session import ChatSession
+
+    model = GenericFakeChatModel(messages=iter([AIMessage("Fine.")]))
+    choice = BackendChoice("local", "fake", "fake", "test", None, "http://x")
+    session = ChatSession(conversations, model, choice, Settings.load(), Recall(memories))
+    thread = conversations.set_incognito(conversations.create_thread().id, True)
+    async for _ in session.send(thread.id, "From now on, answer briefly."):
+        pass
+    assert memories.listing("procedural") == []

@@ -56,7 +56,12 @@ async def type_and_send(pilot, text: str) -> None:
 
 async def settle(pilot) -> None:
     """Wait for the app's workers and for the reflections asked for (they run in the
-    scheduler's thread), then for the messages they posted."""
+    scheduler's thread), then for the messages they posted. The model loads in a
+    worker started after the first refresh: first wait for it to be done."""
+    for _ in range(1200):
+        if pilot.app.session is not None or pilot.app.backend_error is not None:
+            break
+        await pilot.pause(0.05)
     await pilot.app.workers.wait_for_complete()
     for _ in range(2400):
         if not pilot.app._asked:
