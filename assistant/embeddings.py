@@ -105,6 +105,9 @@ class MiniLMEmbeddings(Embeddings):
                 try:
                     tokenizer = Tokenizer.from_file(str(tokenizer_path))
                     options = onnxruntime.SessionOptions()
+                    # Idle threads sleep instead of spinning after each call, which
+                    # would take the cores from the chat model decoding beside us.
+                    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
                     if self._threads:
                         options.intra_op_num_threads = self._threads
                     session = onnxruntime.InferenceSession(

@@ -46,6 +46,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -91,10 +92,18 @@ def load_eval_set(path: Path = DATA) -> EvalSet:
     return EvalSet.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+def relative(keyword: str, today: date | None = None) -> str:
+    """A keyword with ``{last_year}`` and ``{last_month}`` filled in for ``today``."""
+    today = today or date.today()
+    month = today.replace(day=1) - timedelta(days=1)
+    last = {"last_year": str(today.year - 1), "last_month": f"{month:%B %Y}"}
+    return keyword.format(**last) if "{" in keyword else keyword
+
+
 def holds(text: str, keywords: Sequence[str]) -> bool:
-    """Whether every keyword occurs in ``text``, ignoring case."""
+    """Whether every keyword occurs in ``text``, ignoring case (relative dates filled in)."""
     lowered = text.lower()
-    return all(k.lower() in lowered for k in keywords)
+    return all(relative(k).lower() in lowered for k in keywords)
 
 
 @dataclass
