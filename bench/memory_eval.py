@@ -239,7 +239,9 @@ def run_scenario(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", default="local", choices=["auto", "ollama", "local"])
-    parser.add_argument("--model", help="an Ollama model, or a path to a .gguf file")
+    parser.add_argument(
+        "--model", help="default, small or tiny (bundled), an Ollama model, or a .gguf file"
+    )
     parser.add_argument(
         "--modes",
         nargs="+",
@@ -261,9 +263,8 @@ def main() -> None:
     scenarios = [s for s in eval_set.scenarios if not args.scenarios or s.id in args.scenarios]
     with tempfile.TemporaryDirectory(prefix="memory-eval-") as tmp:
         workdir = Path(tmp)
-        settings = Settings.load(
-            data_dir=workdir / "data", backend=args.backend, **model_overrides(args.model)
-        )
+        given = {"backend": args.backend, **model_overrides(args.model)}
+        settings = Settings.load(data_dir=workdir / "data", **given)
         choice = choose_backend(settings)
         if choice.notice:
             print(f"note: {choice.notice}", file=sys.stderr)

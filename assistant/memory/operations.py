@@ -1,15 +1,18 @@
 """What the model writes when it reflects, and the checks its output must pass.
 
 Reflection shows the model the user's sentences, numbered ``S1``, ``S2``, ...,
-and asks for one judgement per sentence: the memory it gives (or ``null``), the
-action (``none``, ``create``, ``update``, ``supersede``, ``delete``) and, for the
-last three, the known memory it acts on (``M1``, ...). The JSON schema
+and asks for one judgement per sentence, which starts with the sentence's label
+and first words (:func:`anchor`) and lists up to :data:`MAX_PER_SENTENCE`
+memories, each with its operation (``create``, ``update``, ``supersede``,
+``delete``) and the known memory it acts on (``M1``, ...). The JSON schema
 (:func:`output_schema`) is built for each call with exactly one item per
 sentence and the known ids as an enum, and handed to the backend, which
 constrains decoding to it (Ollama's ``format``, llama.cpp's grammar from
 ``response_format``). So even a 135M-parameter model writes parseable JSON and
 cannot skip or invent sentences or targets; pydantic then validates the result
-(:func:`parse_output`).
+(:func:`parse_output`). Writing the anchor keeps a small model's memories under
+the sentence they came from (without it, Qwen2.5-1.5B put a later sentence's
+rule under the first one).
 
 One judgement per sentence, with the memory written before the action, is what
 made SmolLM2-135M useful at all: given a free list of operations it mostly

@@ -9,8 +9,12 @@ three differences that make it work with small local models:
    one judgement per sentence (:mod:`assistant.memory.operations`). No tool
    calling. Long batches are split into calls of ``max_sentences``.
 2. **Checked before kept.** Every memory must be grounded in the user's words;
-   actions that need a known memory but name none become creates; a behaviour
-   request the model missed ("from now on, ...") still becomes a rule.
+   actions that need a known memory but name none become creates; relative
+   dates are resolved against the message's time (:mod:`assistant.memory.dates`)
+   and date the memory; a rule needs a request about the assistant's answers; a
+   plan is a fact, not an experience. The user's own words are the last resort
+   (a behaviour request or a self-disclosure the model gave nothing for), and
+   the user's name is always kept.
 3. **Consolidated.** A create whose text is near a known memory of the same kind
    (cosine similarity >= ``merge_threshold``) updates that memory instead of
    adding a twin; a supersede keeps the old fact with ``invalid_at`` and
