@@ -176,10 +176,12 @@ class ChatSession:
         Raises:
             StorageError: the memory store cannot be written.
         """
-        if self.recall is None or self.store.get_thread(thread_id).incognito:
-            return ()
-        from assistant.memory.editing import remember_requests
+        from assistant.memory.editing import asks_for_rules, remember_requests
 
+        if self.recall is None or not asks_for_rules(message.content):
+            return ()  # most messages: no rule, and no read of the thread
+        if self.store.get_thread(thread_id).incognito:
+            return ()
         saved = remember_requests(
             self.recall.memories, message.content, thread_id=thread_id, message_id=message.id
         )

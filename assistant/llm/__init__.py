@@ -6,7 +6,7 @@ llama.cpp model, with a notice that says which host was tried, what is used
 instead, and how to switch. ``ollama`` and ``local`` force a backend.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
@@ -15,7 +15,7 @@ from langchain_core.runnables import Runnable
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, ModelError
-from assistant.llm.bundled import MODELS, Progress
+from assistant.llm.bundled import MODELS
 from assistant.llm.local import describe
 from assistant.llm.ollama import OllamaStatus, probe
 
@@ -126,14 +126,12 @@ def _config_hint() -> str:
     return str(default_config_file())
 
 
-def load_chat_model(
-    choice: BackendChoice, settings: Settings, progress: Progress | None = None
-) -> BaseChatModel:
+def load_chat_model(choice: BackendChoice, settings: Settings) -> BaseChatModel:
     """Build the chat model for ``choice``.
 
     The embedded model samples as its card recommends (``temperature`` overrides
     the card's temperature) and is joined from its parts first if it never was
-    (about 5 s for ``default``, reported to ``progress``). Loading then takes
+    (about 5 s for ``default``; ``assistant models install`` shows it). Loading takes
     about 1 s (memory-mapped).
 
     Raises:
@@ -152,19 +150,10 @@ def load_chat_model(
         )
     from assistant.llm.local import ChatLlamaCpp, locate
 
-    local = locate(settings, progress)
+    local = locate(settings)
     sampling: dict[str, Any] = {}
     if local.bundled is not None:
-        card = local.bundled.sampling
-        sampling = {
-            "temperature": card.temperature,
-            "top_p": card.top_p,
-            "top_k": card.top_k,
-            "min_p": card.min_p,
-            "repeat_penalty": card.repeat_penalty,
-            "presence_penalty": card.presence_penalty,
-            "stop": local.bundled.stop,
-        }
+        sampling = {**asdict(local.bundled.sampling), "stop": local.bundled.stop}
     if settings.temperature is not None:
         sampling["temperature"] = settings.temperature
     return ChatLlamaCpp(

@@ -22,7 +22,7 @@ from pydantic import PrivateAttr
 
 from assistant.config import Settings
 from assistant.errors import ModelError
-from assistant.llm.bundled import BundledModel, Progress, choose, ensure_model
+from assistant.llm.bundled import BundledModel, choose, ensure_model
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
 
@@ -55,7 +55,7 @@ def describe(settings: Settings) -> LocalModel:
     return LocalModel(model.title, None, model)
 
 
-def locate(settings: Settings, progress: Progress | None = None) -> LocalModel:
+def locate(settings: Settings) -> LocalModel:
     """:func:`describe`, with the file ready to load (joined and verified once).
 
     Raises:
@@ -71,7 +71,7 @@ def locate(settings: Settings, progress: Progress | None = None) -> LocalModel:
                 "or remove it to use a bundled model."
             )
         return local
-    path = ensure_model(local.bundled, settings.models_dir, progress)
+    path = ensure_model(local.bundled, settings.models_dir)
     return LocalModel(local.name, path, local.bundled)
 
 
@@ -83,11 +83,9 @@ def default_threads(model_bytes: int) -> int:
     """Decoding threads for a model file of ``model_bytes``.
 
     A tiny model's token is so little work that threads spend it waiting on one
-    another, and its decoding collapses when anything else runs beside it: one
-    thread. A larger model gains from every core when the machine is idle and
-    loses less than that under load (docs/benchmarks.md, 2 cores: 1.5B at 2
-    threads decodes 1.65x faster idle, 0.8x beside a continuous embedding load):
-    all cores, at most 8."""
+    another: one thread (SmolLM2-135M beside embeddings, 2 cores: 42 tok/s at 1
+    thread, 37 at 2). A larger model gains from every core (Qwen2.5-Coder-1.5B:
+    9.1 tok/s at 2 threads, 6.2 at 1; docs/benchmarks.md): all cores, at most 8."""
     if model_bytes < SMALL_MODEL_BYTES:
         return 1
     return max(1, min(os.cpu_count() or 1, 8))

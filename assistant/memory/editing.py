@@ -111,6 +111,12 @@ def remember(
     return save(memories, memory, merge_threshold=merge_threshold)
 
 
+def asks_for_rules(text: str) -> list[str]:
+    """The rules ``text`` asks for ("From now on, answer briefly." -> "Answer
+    briefly."), one per sentence that is a behaviour request."""
+    return [r for sentence in split_sentences(text) if (r := behaviour_request(sentence))]
+
+
 def remember_requests(
     memories: Memories, text: str, *, thread_id: str, message_id: int
 ) -> list[Remembered]:
@@ -122,7 +128,7 @@ def remember_requests(
         StorageError: the store cannot be written.
     """
     provenance = Provenance(source="reflection", thread_id=thread_id, message_ids=(message_id,))
-    rules = [r for sentence in split_sentences(text) if (r := behaviour_request(sentence))]
+    rules = asks_for_rules(text)
     return [save(memories, ProceduralMemory(rule=r, provenance=provenance)) for r in rules]
 
 

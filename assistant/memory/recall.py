@@ -9,8 +9,9 @@ Every turn gets (DESIGN.md, "One turn", step 2):
 
 Muted and inactive (superseded, retired) memories never. Memories are taken in
 that order until ``budget_tokens`` is spent. The block they form goes into the
-system prompt after its stable part, so a server's prefix cache (Ollama's) still
-matches, fenced and labelled as data, not instructions (the "spotlighting"
+prompt just before the user's message (``ChatSession.build_prompt``), so the
+system prompt and history before it stay in the model's prefix cache, fenced and
+labelled as data, not instructions (the "spotlighting"
 defence against prompt injection, Hines et al. 2024).
 
 Listing pinned memories means reading a whole namespace, so the always-recalled
@@ -74,7 +75,7 @@ class MemoryContext:
         return len(self.memories)
 
     def block(self) -> str:
-        """The fenced block for the system prompt ("" when empty)."""
+        """The fenced block for the prompt ("" when empty)."""
         if not self.memories:
             return ""
         lines = [
