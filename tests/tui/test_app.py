@@ -8,6 +8,7 @@ import pytest
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
+from textual import events
 from textual.widgets import Button, Input, Markdown
 
 from assistant.config import Settings
@@ -195,13 +196,29 @@ async def test_an_empty_or_huge_message_is_refused_and_kept_in_the_box(settings)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_and_send(pilot, "   ")
+        await pilot.pause()
+        # Read at once: a notification leaves the list when its time is up.
+        assert any("empty" in n.message for n in app._notifications)
         await type_and_send(pilot, "x" * 1_048_576)
         await pilot.pause()
-        messages = [n.message for n in app._notifications]
-        assert any("empty" in m for m in messages)
-        assert any("limit is 100,000" in m for m in messages)
+        assert any("limit is 100,000" in n.message for n in app._notifications)
         assert len(app.query_one(Composer).text) == 1_048_576
         assert app.store.list_threads() == []
+
+
+async def test_text_and_enter_read_in_one_go_send_the_whole_text(settings) -> None:
+    """A burst (a paste without brackets, a fast typist, a slow link) reaches the
+    app as keys read together: Enter must wait for the characters before it."""
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = "Hi, I'm Marta\nand my cat is Mis"
+        keys = [events.Key("ctrl+j", None) if ch == "\n" else events.Key(ch, ch) for ch in text]
+        for key in [*keys, events.Key("enter", "\r")]:
+            app.post_message(key)
+        await settle(pilot)
+        assert [m.content for m in app.store.messages(app.thread_id)][:1] == [text]
+        assert app.query_one(Composer).text == ""
 
 
 async def test_the_fallback_is_said_plainly(settings) -> None:

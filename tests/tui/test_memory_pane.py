@@ -6,6 +6,7 @@ an edit. The chat and reflection model is scripted."""
 
 from datetime import UTC, datetime, timedelta
 
+from textual import events
 from textual.widgets import Button, Input, Label, Select, Static, TabbedContent
 
 from assistant.config import Settings
@@ -180,6 +181,24 @@ async def test_open_filter_sort_search_and_go_back(settings, memory_loader) -> N
 
         await pilot.press("escape")
         assert not isinstance(app.screen, MemoryScreen)
+
+
+async def test_slash_and_a_word_read_in_one_go_search_for_the_word(settings, memory_loader) -> None:
+    """The keys after ``/`` reach the search box even when the app reads them with
+    the ``/`` (not the table, where ``c``, ``k`` and ``e`` are commands); a second
+    ``/`` is text."""
+    app = make_app(settings, memory_loader, [])
+    async with app.run_test(size=SIZE) as pilot:
+        await seeded(pilot, settings)
+        screen = await open_pane(pilot)
+        names = {"/": "slash", " ": "space"}
+        for ch in "/locker km/h":
+            app.post_message(events.Key(names.get(ch, ch), ch))
+        await pilot.pause()
+        search = screen.query_one("#memory-search", Input)
+        assert search.has_focus and search.value == "locker km/h"
+        assert screen.query_one(TabbedContent).active == "memories-tab"
+        assert app.screen is screen and screen.kind is None
 
 
 async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:

@@ -99,7 +99,8 @@ class MemoryScreen(Screen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("f3", "back", "Back", show=False),
-        Binding("slash", "focus_search", "Search", show=False),
+        # Priority, so that the focus moves before the keys typed after it are routed.
+        Binding("slash", "focus_search", "Search", show=False, priority=True),
         Binding("k", "cycle_kind", "Kind", show=False),
         Binding("s", "cycle_sort", "Sort"),
         Binding("h", "toggle_history", "History"),
@@ -444,8 +445,15 @@ class MemoryScreen(Screen[None]):
         self.history = not self.history
         self.render_rows(self.selected_key())
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``/`` is typed as text where the focus is already in a text field."""
+        return not (action == "focus_search" and isinstance(self.focused, Input))
+
     def action_focus_search(self) -> None:
-        self.search_box.focus()
+        """Focus the search box at once: Textual routes each key to the widget
+        focused when the key is read, and ``Widget.focus`` waits for the queue,
+        so the keys typed right after ``/`` would go to the table."""
+        self.set_focus(self.search_box)
 
     @on(Input.Changed, "#memory-search")
     def _typed(self, event: Input.Changed) -> None:

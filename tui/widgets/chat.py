@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -128,12 +129,29 @@ class MessageView(Vertical):
 
 
 class Composer(TextArea):
-    """Multi-line input: Enter sends, Alt+Enter or Ctrl+J adds a line."""
+    """Multi-line input: Enter sends, Alt+Enter or Ctrl+J adds a line.
+
+    The keys are handled in the widget's own queue, in the order they were typed:
+    as priority bindings they would run when the app reads them, ahead of the
+    characters still queued for the box, and send a message cut short.
+    """
 
     BINDINGS = [
-        Binding("enter", "submit", "Send", priority=True),
-        Binding("alt+enter,ctrl+j", "newline", "New line", show=False, priority=True),
+        Binding("enter", "submit", "Send"),
+        Binding("alt+enter,ctrl+j", "newline", "New line", show=False),
     ]
+    NEWLINE_KEYS = frozenset({"alt+enter", "ctrl+j", "shift+enter"})
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter" or event.key in self.NEWLINE_KEYS:
+            event.stop()
+            event.prevent_default()
+            if event.key == "enter":
+                self.action_submit()
+            else:
+                self.action_newline()
+            return
+        await super()._on_key(event)
 
     @dataclass
     class Submitted(TextualMessage):
