@@ -183,15 +183,28 @@ def absolute(text: str, when: datetime) -> str:
     return result[:1].upper() + result[1:] if text[:1].isupper() else result
 
 
+# A conjunction that opens a clause with its own subject: "I'm a nurse and I moved
+# here last month" dates the move, not the job.
+_CLAUSE_START = re.compile(
+    r"\s(?:and|but|so|because|while|although|though|whereas)\s+"
+    r"(?=(?:I|I'm|I've|I'd|we|we're|he|she|they|it|my|our)\b)",
+    re.IGNORECASE,
+)
+
+
 def dated_clauses(text: str, when: datetime) -> list[tuple[str, ResolvedDate]]:
     """Each relative date of ``text`` with the clause it stands in (the stretch
-    between commas, semicolons or dashes around it), the date's words left out:
-    "I'm Marta, a nurse, moved here last month" -> [("moved here", last month)]."""
+    between commas, semicolons, dashes or a conjunction that opens a clause of its
+    own), the date's words left out: "I'm Marta, a nurse, moved here last month"
+    and "I'm a nurse and I moved here last month" -> [("moved here", last month)]."""
     found = []
     for date_found in find_dates(text, when):
-        start = max(text.rfind(c, 0, date_found.start) for c in ",;:\u2013\u2014(") + 1
+        before = [m.end() for m in _CLAUSE_START.finditer(text, 0, date_found.start)]
+        start = max(text.rfind(c, 0, date_found.start) + 1 for c in ",;:\u2013\u2014(")
+        start = max([start, *before])
+        after = _CLAUSE_START.search(text, date_found.end)
         ends = [i for c in ",;:\u2013\u2014)" if (i := text.find(c, date_found.end)) >= 0]
-        end = min(ends, default=len(text))
+        end = min([*ends, after.start() if after else len(text)])
         clause = text[start : date_found.start] + text[date_found.end : end]
         found.append((" ".join(clause.split()), date_found))
     return found

@@ -76,6 +76,7 @@ from assistant.memory.operations import (
     first_person,
     first_sentence,
     grounding,
+    named_relations,
     output_schema,
     own_name,
     parse_output,
@@ -290,10 +291,15 @@ class MemoryManager:
                 fallback = None if any(kept) or repeated else _fallback(sentence.text)
                 if fallback is not None:
                     self._resolve(sentence, fallback, [], *args)
+                # Names are what small models drop most: the user's own, and the
+                # people they name ("my partner Joao").
                 name = own_name(sentence.text)
-                if name and not any(f"name is {name}" in c.text for c in plan.changes):
-                    fact = FactDraft(kind="semantic", fact=f"The user's name is {name}.")
-                    self._resolve(sentence, fact, [], *args)
+                named = [("name", name)] if name else []
+                for relation, person in [*named, *named_relations(sentence.text)]:
+                    if not any(person in c.text for c in plan.changes):
+                        fact = f"The user's {relation} is {person}."
+                        draft = FactDraft(kind="semantic", fact=fact)
+                        self._resolve(sentence, draft, [], *args, timeless=True)
         return plan
 
     def _related(self, batch: Sequence[Sentence]) -> list[StoredMemory]:
@@ -376,14 +382,18 @@ class MemoryManager:
         plan: Plan,
         claimed: set[str],
         origin: Origin = "model",
+        *,
+        timeless: bool = False,
     ) -> bool:
         """Turn one memory the model drew from a sentence into checked, consolidated
-        changes; whether it was kept (a drop is recorded with why)."""
+        changes; whether it was kept (a drop is recorded with why). A ``timeless``
+        memory (a name) takes no date from the sentence."""
 
         def drop(reason: str) -> bool:
             plan.dropped.append({"sentence": sentence.text, "reason": reason})
             return False
 
+        sentence = self._home(draft, sentence, context)
         op = draft.op
         target = _target(draft.target, known)
         if target is not None and target.key in claimed:
@@ -401,7 +411,8 @@ class MemoryManager:
             if not (first_person(draft.rule) or "the user" in draft.rule.lower()):
                 return drop("not a request about how the assistant should answer")
             draft = FactDraft(kind="semantic", fact=draft.rule, op=draft.op, target=draft.target)
-        draft, since = _dated(_normalise(draft, request), sentence)
+        draft = _normalise(draft, request)
+        draft, since = (draft, None) if timeless else _dated(draft, sentence)
         if op not in ("update", "supersede"):
             target = None
         problem = self._ungrounded(draft, sentence, context, target)
@@ -425,6 +436,8 @@ class MemoryManager:
             else:
                 op = "create"
         assert target is not None or op == "create"
+        if same_text(target.text if target else "", memory.render()):
+            return drop("already known")  # a supersede that changes nothing
         if op == "update" and target is not None and target.kind == memory.kind:
             claimed.add(target.key)
             merged = merge(target.memory, memory, now)
@@ -443,6 +456,19 @@ class MemoryManager:
         self._add(plan, "create", key, memory, None, sentence, origin)
         return True
 
+    def _home(self, draft: AnyDraft, sentence: Sentence, context: Sequence[Sentence]) -> Sentence:
+        """The sentence ``draft`` comes from: the one the model put it under or, when
+        its words are not there, the sentence of the conversation that holds them
+        (small models shift a memory onto the sentence after its own)."""
+
+        def score(candidate: Sentence) -> float:
+            return max(grounding(claim, [candidate.shown]) for claim in _claims(draft))
+
+        if score(sentence) >= self.min_grounding:
+            return sentence
+        best = max(context, key=score, default=sentence)
+        return best if score(best) >= self.min_grounding else sentence
+
     def _ungrounded(
         self,
         draft: AnyDraft,
@@ -457,10 +483,7 @@ class MemoryManager:
         names = unsupported_names(draft.text, sources)
         if names:
             return f"names not in the conversation: {', '.join(names)}"
-        claims = [draft.text]
-        if isinstance(draft, EpisodeDraft):  # it tells what the assistant did, too
-            claims = [draft.situation, draft.lesson]
-        score = max(grounding(claim, own) for claim in claims)
+        score = max(grounding(claim, own) for claim in _claims(draft))
         if score < self.min_grounding:
             return f"not grounded in the sentence ({score:.0%} of its words)"
         return None
@@ -531,6 +554,14 @@ def _tokens(prompt: list[BaseMessage], reply: BaseMessage) -> int:
     if usage and usage.get("total_tokens"):
         return int(usage["total_tokens"])
     return count_tokens_approximately([*prompt, reply])
+
+
+def _claims(draft: AnyDraft) -> list[str]:
+    """What of ``draft`` the user's words must support: an experience tells what
+    the assistant did, too, so its situation or its lesson."""
+    if isinstance(draft, EpisodeDraft):
+        return [draft.situation, draft.lesson]
+    return [draft.text]
 
 
 def _target(label: str, known: list[StoredMemory]) -> StoredMemory | None:

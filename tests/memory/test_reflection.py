@@ -313,3 +313,47 @@ def test_the_worked_examples_fit_their_own_schema() -> None:
             j["sentence"] for j in answer["sentences"]
         ]
         assert all(parse_output(prompt.answer, len(sentences)))
+
+
+def test_a_memory_put_under_the_next_sentence_is_taken_from_its_own(
+    memories, conversations
+) -> None:
+    """Small models shift a memory onto the sentence after the one that says it:
+    it is checked against (and dated from) the sentence that holds its words."""
+    known(memories, "The user is a nurse.")
+    thread_id = thread_with(
+        conversations, "I changed jobs: I'm now a midwife at Santa Maria hospital.", "I love it."
+    )
+    midwife = fact("The user is a midwife at Santa Maria hospital.")
+    rule = {"kind": "procedural", "rule": "Change jobs to midwife."}
+    model = ScriptedModel(replies=[judged((rule, "create", ""), (midwife, "supersede", "M1"))])
+    result = manager(model, memories, conversations).reflect(thread_id)
+
+    assert result.summary == "replaced 1"
+    assert active_facts(memories) == ["The user is a midwife at Santa Maria hospital."]
+    (change,) = [c for c in result.changes if c.op == "create"]
+    assert change.evidence.startswith("I changed jobs")
+
+
+def test_a_supersede_that_changes_nothing_is_dropped(memories, conversations) -> None:
+    old_key = known(memories, "The user lives in Rome.")
+    thread_id = thread_with(conversations, "I live in Rome, still.")
+    same = fact("The user lives in Rome.")
+    model = ScriptedModel(replies=[judged((same, "supersede", "M1"))])
+    result = manager(model, memories, conversations).reflect(thread_id)
+
+    assert result.changes == ()
+    assert memories.get(old_key).memory.active
+    assert "already known" in [d["reason"] for d in dropped(conversations, thread_id)]
+
+
+def test_people_named_with_their_relation_are_kept_without_a_date(memories, conversations) -> None:
+    thread_id = thread_with(
+        conversations, "I moved to Lisbon last month with my partner Joao and my cat Pixel."
+    )
+    model = ScriptedModel(replies=[judged((fact("The user moved to Lisbon."), "create", ""))])
+    manager(model, memories, conversations).reflect(thread_id)
+
+    facts = active_facts(memories)
+    assert "The user's partner is Joao." in facts and "The user's cat is Pixel." in facts
+    assert any(f.startswith("The user moved to Lisbon (") for f in facts), facts

@@ -7,7 +7,7 @@ from itertools import pairwise
 from langchain_core.messages import AIMessage, HumanMessage
 
 from assistant.llm.guard import RepetitionGuard
-from assistant.memory.dates import absolute, annotate
+from assistant.memory.dates import absolute, annotate, dated_clauses
 from assistant.session import history_window
 
 WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
@@ -67,6 +67,21 @@ def test_a_memory_keeps_absolute_dates_only() -> None:
     assert absolute(written, WEDNESDAY) == (
         "On 2026-12-08 the user has an interview, moved in November 2026."
     )
+
+
+def test_a_date_belongs_to_its_own_clause() -> None:
+    def clauses(text: str) -> list[tuple[str, str]]:
+        return [(clause, found.label) for clause, found in dated_clauses(text, WEDNESDAY)]
+
+    # A conjunction with a new subject opens a clause: the move is dated, not the job.
+    assert clauses("I'm a nurse and I moved to Lisbon last month with Joao.") == [
+        ("I moved to Lisbon with Joao.", "November 2026")
+    ]
+    assert clauses("I'm Marta, a nurse, moved here last month") == [("moved here", "November 2026")]
+    # Without a subject of its own the conjunction stays inside the clause.
+    assert clauses("I moved and started work last month") == [
+        ("I moved and started work", "November 2026")
+    ]
 
 
 def test_the_history_window_start_stays_put_as_the_thread_grows() -> None:
