@@ -78,6 +78,13 @@ def compare_ranked(ours: list, theirs: list) -> None:
             assert (ours[position].namespace, ours[position].key) == (ref.namespace, ref.key)
 
 
+def seen(oracle: InMemoryStore, namespace: tuple[str, ...]) -> bool:
+    """Whether the oracle has the namespace. Its quirk: a get or a delete in a
+    namespace it has never seen creates it (a defaultdict), which fixes where that
+    namespace's items come in a search across namespaces; ours creates none."""
+    return tuple(namespace) in oracle._data
+
+
 @settings(
     max_examples=60,
     deadline=None,
@@ -98,9 +105,11 @@ def test_random_operations_match_in_memory_store(tmp_path: Path, ops: list[tuple
                 oracle.put(ns, key, value, index=index)
             elif name == "delete":
                 store.delete(op[1], op[2])
-                oracle.delete(op[1], op[2])
+                if seen(oracle, op[1]):
+                    oracle.delete(op[1], op[2])
             elif name == "get":
-                ours, theirs = store.get(op[1], op[2]), oracle.get(op[1], op[2])
+                theirs = oracle.get(op[1], op[2]) if seen(oracle, op[1]) else None
+                ours = store.get(op[1], op[2])
                 assert (ours and ours.value) == (theirs and theirs.value)
             elif name == "search":  # one namespace: the order is the same
                 _, ns, filter, limit, offset = op
