@@ -166,10 +166,6 @@ class ChatLlamaCpp(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "n_ctx": self.n_ctx}
 
-    def get_num_tokens(self, text: str) -> int:
-        """Exact token count with the model's own tokenizer."""
-        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
-
     def _completion(self, messages: list[BaseMessage], stop: list[str] | None, **kwargs: Any):
         return self._llama.create_chat_completion(
             messages=[_to_openai(m) for m in messages],

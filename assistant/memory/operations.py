@@ -233,11 +233,17 @@ def parse_output(text: str, sentences: int) -> list[Judgement | None]:
 
 
 def split_sentences(text: str) -> list[str]:
-    """The sentences of a message: split at line breaks and after ``.``, ``!`` or
-    ``?`` followed by a space. Blank pieces are dropped."""
+    """The sentences of a message, each stripped; blank pieces are dropped.
+
+    Lines are split apart, then each line by Wikimedia's ``sentencex`` (English
+    rules), which knows abbreviations ("Dr.", "St.", "e.g."), decimals and
+    ellipses: "My doctor is Dr. Smith in St. Louis." stays one sentence.
+    """
+    import sentencex
+
     pieces: list[str] = []
     for line in text.splitlines():
-        pieces.extend(re.split(r"(?<=[.!?])\s+(?=\S)", line.strip()))
+        pieces.extend(sentencex.segment("en", line.strip()))
     return [p.strip() for p in pieces if p.strip()]
 
 
@@ -450,19 +456,3 @@ def unsupported_names(claim: str, sources: list[str]) -> list[str]:
             if named and word.lower() not in _STOPWORDS and word.lower() not in corpus:
                 missing.append(word)
     return missing
-
-
-def quote_found(evidence: str, sources: list[str], *, threshold: float = 80.0) -> int | None:
-    """The index of the source that contains ``evidence`` (fuzzily, rapidfuzz's
-    ``partial_ratio`` >= ``threshold`` out of 100), or ``None``."""
-    from rapidfuzz import fuzz
-
-    quote = evidence.strip().lower()
-    if len(quote) < 3:
-        return None
-    best, where = 0.0, None
-    for index, source in enumerate(sources):
-        score = fuzz.partial_ratio(quote, source.lower())
-        if score > best:
-            best, where = score, index
-    return where if best >= threshold else None

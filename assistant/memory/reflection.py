@@ -1,7 +1,7 @@
 """Reflection: turn a thread's new messages into memory changes, and apply them.
 
-The memory manager follows LangMem's ``create_memory_manager`` (a factory with
-the model and store injected; existing memories go in, changes come out) with
+The memory manager follows LangMem's ``create_memory_manager`` (the model and
+store injected; existing memories go in, changes come out) with
 three differences that make it work with small local models:
 
 1. **One constrained call.** The user's sentences and the related known
@@ -42,7 +42,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, BaseMessageChunk, HumanMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.runnables import Runnable
-from langgraph.store.base import BaseStore, PutOp
+from langgraph.store.base import PutOp
 
 from assistant.conversations import ConversationStore, Message
 from assistant.llm.gate import ModelGate, Preempted
@@ -111,8 +111,21 @@ class Sentence:
 class MemoryManager:
     """Extracts memories from messages and consolidates them with the known ones.
 
-    Build it with :func:`create_memory_manager`. ``process`` works on any messages
-    (no journal, no cursor); ``reflect`` works on a thread of ``conversations``.
+    ``reflect`` works on a thread of ``conversations``; ``plan`` and ``apply`` are
+    its two halves (deciding, writing), for evaluation and tests.
+
+    Args:
+        model: the chat model that reflects; its output is constrained to JSON.
+        memories: the user's memories, over a LangGraph ``BaseStore`` that embeds ``text``.
+        conversations: the conversation database, for :meth:`reflect`.
+        max_attempts: model calls per batch before the reflection fails.
+        max_tokens: the answer's budget per call, in tokens.
+        max_sentences: sentences per call.
+        related_per_sentence, max_related, min_related_score: the known memories
+            shown to the model (cosine similarity; weaker ones are not shown).
+        merge_threshold: cosine similarity from which a create updates a twin.
+        min_grounding: the share of a memory's content words the user's words hold.
+        gate: gives way to replies (see :class:`assistant.llm.gate.ModelGate`).
     """
 
     def __init__(
@@ -147,18 +160,6 @@ class MemoryManager:
         self.gate = gate
 
     # the public entry points ---------------------------------------------------------
-
-    def process(self, messages: Sequence[Message]) -> Plan:
-        """Reflect on ``messages`` (of one thread) and write the changes at once.
-
-        For scripts, evaluation and tests: no journal and no cursor.
-
-        Raises:
-            ReflectionFailed: no valid answer within ``max_attempts``.
-        """
-        plan = self.plan(messages, thread_id=messages[0].thread_id if messages else "")
-        self.apply(plan.changes)
-        return plan
 
     def reflect(self, thread_id: str) -> ReflectionResult:
         """Reflect on a thread's messages past its cursor, journaled (see the module).
@@ -478,6 +479,8 @@ class MemoryManager:
     ) -> str | None:
         """Why ``draft`` is not supported by the user's words (and, for an update or
         supersede, the memory it rewrites), or ``None``."""
+        if any(dots in draft.text and dots not in sentence.text for dots in ("...", "\u2026")):
+            return "incomplete (an ellipsis where words should be)"
         own = [sentence.shown, *([target.text] if target else [])]
         sources = [*own, *(s.shown for s in context if s is not sentence)]
         names = unsupported_names(draft.text, sources)
@@ -521,29 +524,6 @@ class MemoryManager:
                 for c in changes
             ]
             self.memories.store.batch(ops)
-
-
-def create_memory_manager(
-    model: BaseChatModel,
-    store: BaseStore,
-    conversations: ConversationStore | None = None,
-    *,
-    namespace: tuple[str, ...] = ("memories", "me"),
-    **options: Any,
-) -> MemoryManager:
-    """A memory manager over ``store`` (a LangGraph ``BaseStore`` that embeds ``text``).
-
-    Args:
-        model: the chat model that reflects; its output is constrained to JSON.
-        store: where memories live, one namespace per kind under ``namespace``.
-        conversations: the conversation database, for :meth:`MemoryManager.reflect`.
-        namespace: the user's namespace.
-        options: ``max_attempts`` (3), ``max_tokens`` (1536, per call),
-            ``max_sentences`` (12 per call), ``merge_threshold`` (0.9, cosine),
-            ``min_grounding`` (0.6), ``related_per_sentence`` (3), ``max_related`` (8),
-            ``min_related_score`` (0.2, cosine: weaker ones are not shown).
-    """
-    return MemoryManager(model, Memories(store, namespace), conversations, **options)
 
 
 # helpers -------------------------------------------------------------------------------

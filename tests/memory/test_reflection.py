@@ -9,13 +9,13 @@ import pytest
 
 from assistant.conversations import ConversationStore
 from assistant.memory.memories import Memories
-from assistant.memory.reflection import MemoryManager, create_memory_manager
+from assistant.memory.reflection import MemoryManager
 from assistant.memory.schemas import Provenance, SemanticMemory
-from tests.memory.conftest import NAMESPACE, ScriptedModel, fact, judged, thread_with
+from tests.memory.conftest import ScriptedModel, fact, judged, thread_with
 
 
 def manager(model, memories: Memories, conversations: ConversationStore) -> MemoryManager:
-    return create_memory_manager(model, memories.store, conversations, namespace=NAMESPACE)
+    return MemoryManager(model, memories, conversations)
 
 
 def known(memories: Memories, text: str, key: str = "k1") -> str:
@@ -333,6 +333,15 @@ def test_a_memory_put_under_the_next_sentence_is_taken_from_its_own(
     assert active_facts(memories) == ["The user is a midwife at Santa Maria hospital."]
     (change,) = [c for c in result.changes if c.op == "create"]
     assert change.evidence.startswith("I changed jobs")
+
+
+def test_a_memory_with_an_ellipsis_for_words_is_dropped(memories, conversations) -> None:
+    thread_id = thread_with(conversations, "Hi, I'm Marta and I like it here.")
+    model = ScriptedModel(replies=[judged((fact("The user's name is ...."), "create", ""))])
+    manager(model, memories, conversations).reflect(thread_id)
+
+    assert "The user's name is Marta." in active_facts(memories)
+    assert not [f for f in active_facts(memories) if "..." in f]
 
 
 def test_a_supersede_that_changes_nothing_is_dropped(memories, conversations) -> None:

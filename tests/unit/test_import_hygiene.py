@@ -3,6 +3,7 @@
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import assistant
 
@@ -32,3 +33,15 @@ def test_the_cli_loads_the_tui_only_when_it_opens_it() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "False"
+
+
+def test_the_import_contracts_hold() -> None:
+    """pyproject.toml's import-linter contracts: the core imports neither front end,
+    the store layer nothing of memories."""
+    lint = Path(sys.executable).with_name("lint-imports")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [str(lint), "--no-cache"], capture_output=True, text=True, check=False, cwd=root
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
