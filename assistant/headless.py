@@ -18,13 +18,14 @@ from assistant.commands import Command, command_help
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
-from assistant.llm import choose_backend, load_chat_model
+from assistant.formats import local_time
+from assistant.llm import choose_backend
 from assistant.llm.bundled import verified
 from assistant.llm.local import describe
 from assistant.llm.ollama import probe
 from assistant.paths import ensure_private_dir
+from assistant.runtime import Runtime
 from assistant.session import (
-    ChatSession,
     ReplyFinished,
     ReplyToken,
     RulesSaved,
@@ -67,20 +68,24 @@ async def run_chat(
     Raises:
         AssistantError: bad input, storage or model failure (one-line message).
     """
-    store = ConversationStore(settings.database_path)
     check_message(text, settings.max_message_chars)  # bad input costs no model load
+    with Runtime(settings) as runtime:
+        return await _chat(runtime, text, thread_id, new=new, incognito=incognito)
+
+
+async def _chat(
+    runtime: Runtime, text: str, thread_id: str | None, *, new: bool, incognito: bool
+) -> str:
+    store = runtime.conversations
     thread = store.get_thread(thread_id) if thread_id else None
-    choice = choose_backend(settings)
-    if choice.notice:
-        print(f"note: {choice.notice}", file=sys.stderr)
+    if runtime.choice.notice:
+        print(f"note: {runtime.choice.notice}", file=sys.stderr)
     recall = None
     try:
-        from assistant.memory.factory import build_recall, open_memories
-
-        recall = build_recall(settings, open_memories(settings))
+        recall = runtime.recall()
     except AssistantError as exc:
         print(f"note: memories are off for this message: {exc}", file=sys.stderr)
-    session = ChatSession(store, load_chat_model(choice, settings), choice, settings, recall)
+    session = runtime.session(recall)
     if thread is None:
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
         thread = latest or store.create_thread()
@@ -110,18 +115,14 @@ def run_command(settings: Settings, command: Command, thread_id: str | None) -> 
         AssistantError: as :func:`run_reflect`, or bad input to ``/remember``.
     """
     from assistant.memory.editing import remember
-    from assistant.memory.factory import open_memories
 
     if command.name == "help":
         return command_help().splitlines()
     if command.name == "reflect":
         return run_reflect(settings, thread_id)
     if command.name == "remember":
-        memories = open_memories(settings)
-        try:
-            done = remember(memories, command.argument, thread_id=thread_id)
-        finally:
-            memories.close()
+        with Runtime(settings) as runtime:
+            done = remember(runtime.memories, command.argument, thread_id=thread_id)
         verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
         return [f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]"]
     hint = {
@@ -142,32 +143,26 @@ def run_reflect(settings: Settings, thread_id: str | None, *, due_only: bool = F
         AssistantError: the store, the model or the thread is unavailable, or a
             reflection failed (after the others ran).
     """
-    from assistant.memory.factory import build_memory_manager, build_scheduler, open_memories
-
-    store = ConversationStore(settings.database_path)
-    threads = [store.get_thread(thread_id)] if thread_id else store.list_threads()
-    due = [t for t in threads if thread_id or store.unreflected(t.id)]
-    if due_only:
-        now, schedule = datetime.now(UTC), build_scheduler(settings, store)
-        due = [t for t in due if (when := schedule.due_time(t.id)) is not None and when <= now]
-    if not due:
+    with Runtime(settings) as runtime:
+        store = runtime.conversations
+        threads = [store.get_thread(thread_id)] if thread_id else store.list_threads()
+        due = [t for t in threads if thread_id or store.unreflected(t.id)]
         if due_only:
-            return ["Nothing is due: conversations still in their quiet period wait for it."]
-        return ["Nothing to reflect on: every conversation is up to date."]
-    memories = open_memories(settings)
-    choice = choose_backend(settings)
-    if choice.notice:
-        print(f"note: {choice.notice}", file=sys.stderr)
-    manager = build_memory_manager(load_chat_model(choice, settings), memories, store)
-    lines, failed = [], []
-    try:
+            now, schedule = datetime.now(UTC), runtime.scheduler()
+            due = [t for t in due if (when := schedule.due_time(t.id)) is not None and when <= now]
+        if not due:
+            if due_only:
+                return ["Nothing is due: conversations still in their quiet period wait for it."]
+            return ["Nothing to reflect on: every conversation is up to date."]
+        runtime.memories  # noqa: B018 (the store first: its errors say more than the model's)
+        if runtime.choice.notice:
+            print(f"note: {runtime.choice.notice}", file=sys.stderr)
+        lines, failed = [], []
         for thread in due:
-            result = manager.reflect(thread.id)
+            result = runtime.manager.reflect(thread.id)
             lines.append(f"{thread.id[:8]}  {thread.title}: {result.summary}")
             if result.status == "failed":
                 failed.append(thread.id[:8])
-    finally:
-        memories.close()
     if failed:
         print("\n".join(lines))
         raise AssistantError(
@@ -188,11 +183,15 @@ def list_jobs(settings: Settings, *, as_json: bool = False) -> list[str]:
         Lines to print: one per pending reflection (JSON objects with ``as_json``),
         then, in text, who runs them.
     """
-    from assistant.memory.factory import build_scheduler
+
+    with Runtime(settings) as runtime:
+        return _jobs(runtime, as_json=as_json)
+
+
+def _jobs(runtime: Runtime, *, as_json: bool) -> list[str]:
     from assistant.scheduler import countdown
 
-    store = ConversationStore(settings.database_path)
-    scheduler = build_scheduler(settings, store)
+    store, scheduler = runtime.conversations, runtime.scheduler()
     now = datetime.now(UTC)
     lines = []
     for job in scheduler.pending():
@@ -201,7 +200,7 @@ def list_jobs(settings: Settings, *, as_json: bool = False) -> list[str]:
             row = {"thread_id": thread.id, "title": thread.title, "due": job.due.isoformat()}
             lines.append(json.dumps(row))
         else:
-            when = job.due.astimezone().strftime("%Y-%m-%d %H:%M")
+            when = local_time(job.due)
             clock = countdown(job.due, now)
             left = f"in {clock}" if clock else "due now"
             lines.append(f"{thread.id[:8]}  {when}  {left:<12} {thread.title}")
@@ -236,39 +235,22 @@ def run_daemon(settings: Settings, stop: threading.Event) -> bool:
     Raises:
         AssistantError: the conversation database or the job store cannot be opened.
     """
-    from assistant.memory.factory import build_consolidation, build_scheduler
-
-    store = ConversationStore(settings.database_path)
-    loaded: dict[str, Any] = {}
-    lock = threading.Lock()  # jobs run one at a time, but be safe
-
-    def memories() -> Any:
-        with lock:
-            if "memories" not in loaded:
-                from assistant.memory.factory import open_memories
-
-                loaded["memories"] = open_memories(settings)
-            return loaded["memories"]
+    runtime = Runtime(settings)  # the model and the memories open at the first job
+    store = runtime.conversations
+    announced = threading.Event()
 
     def reflect(thread_id: str) -> Any:
         say(f"reflecting on {thread_id[:8]} ({store.get_thread(thread_id).title})")
-        if "manager" not in loaded:
-            from assistant.memory.factory import build_memory_manager
-
-            choice = choose_backend(settings)
-            say(f"model: {choice.label} ({choice.reason})")
-            model = load_chat_model(choice, settings)
-            loaded["manager"] = build_memory_manager(model, memories(), store)
-        return loaded["manager"].reflect(thread_id)
-
-    def consolidate() -> Any:  # needs the memories, not the model
-        return build_consolidation(settings, memories())()
+        if not announced.is_set():
+            announced.set()
+            say(f"model: {runtime.choice.label} ({runtime.choice.reason})")
+        return runtime.manager.reflect(thread_id)
 
     def reflected(thread_id: str, result: object) -> None:
         summary = getattr(result, "summary", None) or f"failed: {result}"
         say(f"reflected on {thread_id[:8]}: {summary}")
 
-    scheduler = build_scheduler(settings, store, reflect, consolidate, reflected)
+    scheduler = runtime.scheduler(reflect, runtime.consolidate, reflected)
     owner = scheduler.start()
     say(f"assistant daemon: data in {settings.data_dir}; job log {settings.job_log_path}")
     try:
@@ -284,8 +266,8 @@ def run_daemon(settings: Settings, stop: threading.Event) -> bool:
         pass
     finally:
         left_running = scheduler.shutdown()
-        if "memories" in loaded and not left_running:
-            loaded["memories"].close()
+        if not left_running:  # else the store stays open for it until the process ends
+            runtime.close()
         say("stopped" + (": the reflection in progress runs again later" if left_running else ""))
     return left_running
 

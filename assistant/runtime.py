@@ -1,0 +1,185 @@
+"""The composition root: the one place that opens the parts of the assistant from
+the settings, lazily, and closes them in order.
+
+Each front end (the TUI, every CLI command, the daemon) makes one ``Runtime`` and
+asks it for what it needs; nothing else builds stores, models or schedulers. The
+idea is the composition root of dependency injection (Seemann, *Dependency
+Injection in .NET*, ch. 4): the object graph is composed once, at the entry point.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from assistant.config import Settings
+from assistant.conversations import ConversationStore
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from assistant.llm import BackendChoice
+    from assistant.llm.gate import ModelGate
+    from assistant.memory.memories import Memories
+    from assistant.memory.recall import Recall
+    from assistant.memory.reflection import MemoryManager
+    from assistant.scheduler import ReflectionScheduler
+    from assistant.session import ChatSession
+
+
+class Runtime:
+    """The assistant's parts for ``settings``, each opened on first use.
+
+    Thread-safe: the scheduler's jobs and the front end may ask at once. Use it as
+    a context manager, or call :meth:`close`.
+
+    Args:
+        settings: the user's settings.
+        backend_loader: ``settings -> (choice, model)`` instead of probing Ollama and
+            loading the model (tests).
+        memory_loader: ``settings -> Memories`` instead of opening the store (tests).
+
+    Raises:
+        AssistantError: from the attribute that failed to open (``StorageError``,
+        ``ConfigError``, ``ModelError``, ``EmbedderMismatchError``), with one line
+        that says what to do.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backend_loader: Callable[[Settings], tuple[BackendChoice, BaseChatModel]] | None = None,
+        memory_loader: Callable[[Settings], Memories] | None = None,
+    ) -> None:
+        from assistant.llm.gate import ModelGate
+
+        self.settings = settings
+        self.gate: ModelGate = ModelGate()  # replies and reflection share the model
+        self._backend_loader = backend_loader
+        self._memory_loader = memory_loader
+        self._lock = threading.RLock()
+        self._conversations: ConversationStore | None = None
+        self._memories: Memories | None = None
+        self._backend: tuple[BackendChoice, BaseChatModel] | None = None
+        self._manager: MemoryManager | None = None
+
+    # the parts ---------------------------------------------------------------------
+
+    @property
+    def conversations(self) -> ConversationStore:
+        """The conversation database."""
+        with self._lock:
+            if self._conversations is None:
+                self._conversations = ConversationStore(self.settings.database_path)
+            return self._conversations
+
+    @property
+    def memories(self) -> Memories:
+        """The user's memories (the embedder loads with them)."""
+        with self._lock:
+            if self._memories is None:
+                if self._memory_loader is not None:
+                    self._memories = self._memory_loader(self.settings)
+                else:
+                    from assistant.memory.factory import open_memories
+
+                    self._memories = open_memories(self.settings)
+            return self._memories
+
+    @property
+    def memories_opened(self) -> bool:
+        """Whether :attr:`memories` has been opened (nothing is opened to tell)."""
+        return self._memories is not None
+
+    @property
+    def choice(self) -> BackendChoice:
+        """The backend chosen for the settings (Ollama is probed, the model loaded)."""
+        return self._loaded_backend()[0]
+
+    @property
+    def model(self) -> BaseChatModel:
+        """The chat model, loaded once (it also reflects)."""
+        return self._loaded_backend()[1]
+
+    def _loaded_backend(self) -> tuple[BackendChoice, BaseChatModel]:
+        with self._lock:
+            if self._backend is None:
+                if self._backend_loader is not None:
+                    self._backend = self._backend_loader(self.settings)
+                else:
+                    from assistant.llm import choose_backend, load_chat_model
+
+                    choice = choose_backend(self.settings)
+                    self._backend = (choice, load_chat_model(choice, self.settings))
+            return self._backend
+
+    def recall(self) -> Recall:
+        """Recall over :attr:`memories` with the settings' token budget."""
+        from assistant.memory.factory import build_recall
+
+        return build_recall(self.settings, self.memories)
+
+    @property
+    def manager(self) -> MemoryManager:
+        """The memory manager: reflects with the chat model, giving way to replies."""
+        with self._lock:
+            if self._manager is None:
+                from assistant.memory.factory import build_memory_manager
+
+                self._manager = build_memory_manager(
+                    self.model, self.memories, self.conversations, self.gate
+                )
+            return self._manager
+
+    def session(self, recall: Recall | None = None) -> ChatSession:
+        """A chat session on the model, recalling with ``recall`` (none: no memories)."""
+        from assistant.session import ChatSession
+
+        return ChatSession(
+            self.conversations, self.model, self.choice, self.settings, recall, gate=self.gate
+        )
+
+    def scheduler(
+        self,
+        reflect: Callable[[str], Any] | None = None,
+        consolidate: Callable[[], Any] | None = None,
+        on_result: Callable[[str, Any], None] | None = None,
+    ) -> ReflectionScheduler:
+        """A reflection scheduler on :attr:`conversations` (not started; the caller
+        shuts it down). ``reflect`` ``None``: one that only reads the jobs."""
+        from assistant.memory.factory import build_scheduler
+
+        return build_scheduler(self.settings, self.conversations, reflect, consolidate, on_result)
+
+    def consolidate(self) -> Any:
+        """Run the store-wide consolidation now (needs the memories, not the model)."""
+        from assistant.memory.factory import build_consolidation
+
+        return build_consolidation(self.settings, self.memories)()
+
+    # closing -----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close what was opened, the memories before the conversations. (A caller
+        that leaves a reflection running to the process's end closes nothing.)"""
+        with self._lock:
+            if self._memories is not None:
+                self._memories.close()
+                self._memories = None
+            if self._conversations is not None:
+                self._conversations.close()
+                self._conversations = None
+
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
