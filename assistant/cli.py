@@ -22,6 +22,7 @@ from assistant.cli_models import models
 from assistant.config import Backend, Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
+from assistant.formats import local_time
 from assistant.paths import default_config_file
 
 if TYPE_CHECKING:
@@ -173,7 +174,7 @@ def threads(
             }
             typer.echo(json.dumps(row))
         else:
-            when = thread.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            when = local_time(thread.updated_at)
             typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {thread.title}")
 
 

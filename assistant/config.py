@@ -20,6 +20,7 @@ from pydantic_settings import (
 )
 
 from assistant.errors import ConfigError
+from assistant.formats import validation_problems
 from assistant.paths import (
     default_config_file,
     default_data_dir,
@@ -230,10 +231,7 @@ class Settings(BaseSettings):
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"The config file {path} is not valid TOML: {exc}.") from exc
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
-                for err in exc.errors()
-            )
+            problems = validation_problems(exc, whole="settings")
             raise ConfigError(
                 f"Invalid settings ({problems}). Check {path} and ASSISTANT_* variables."
             ) from exc

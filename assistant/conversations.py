@@ -256,14 +256,18 @@ class ConversationStore:
         Raises:
             InputError: no thread, or several, match.
         """
+        if not thread_id.strip():
+            raise InputError("No conversation id given; see `assistant threads`.")
+        # The id is a prefix, never a pattern: LIKE's wildcards are escaped.
+        prefix = thread_id.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         rows = self._query(
-            "SELECT * FROM threads WHERE id = ? OR id LIKE ? LIMIT 2",
-            (thread_id, thread_id.replace("%", "").replace("_", "") + "%"),
+            "SELECT * FROM threads WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2",
+            (thread_id, prefix + "%"),
         )
         exact = [row for row in rows if row["id"] == thread_id]
         if exact or len(rows) == 1:
             return _thread((exact or rows)[0])
-        if not rows or not thread_id:
+        if not rows:
             raise InputError(f"No conversation has the id {thread_id!r}; see `assistant threads`.")
         raise InputError(f"The id {thread_id!r} matches several conversations; give more of it.")
 
@@ -487,6 +491,15 @@ class ConversationStore:
             (thread_id,),
         )
         return [_reflection(row) for row in rows]
+
+    def last_reflection(self, thread_id: str) -> Reflection | None:
+        """The newest entry of a thread's journal, or ``None``."""
+        rows = self._query(
+            "SELECT * FROM reflections WHERE thread_id = ?"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (thread_id,),
+        )
+        return _reflection(rows[0]) if rows else None
 
     def applied_reflections(self, limit: int = 20) -> list[Reflection]:
         """The last ``limit`` applied reflections that changed something, of any

@@ -306,9 +306,9 @@ class ReflectionScheduler:
     def _due(self, thread_id: str, first: datetime, last: datetime) -> datetime:
         """:meth:`due_time` from a row of ``unreflected_threads``."""
         due = min(last + self.delay, first + self.max_wait)
-        journal = self.conversations.reflections(thread_id)
-        if journal and journal[-1].status == "failed":
-            due = max(due, journal[-1].created_at + self.retry)
+        newest = self.conversations.last_reflection(thread_id)  # not the whole journal
+        if newest is not None and newest.status == "failed":
+            due = max(due, newest.created_at + self.retry)
         return due
 
     def submit(

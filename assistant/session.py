@@ -19,7 +19,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from assistant.assets import read_text
 from assistant.config import Settings
-from assistant.conversations import ConversationStore, Message, MessageStatus
+from assistant.conversations import ConversationStore, Message, MessageStatus, Thread
 from assistant.errors import AssistantError, InputError
 from assistant.llm import BackendChoice, explain_failure
 from assistant.llm.gate import ModelGate
@@ -169,9 +169,12 @@ class ChatSession:
         """:func:`check_message` with this session's limit."""
         return check_message(text, self.settings.max_message_chars)
 
-    def save_rules(self, thread_id: str, message: Message) -> tuple[str, ...]:
+    def save_rules(
+        self, thread_id: str, message: Message, *, private: bool | None = None
+    ) -> tuple[str, ...]:
         """The rules ``message`` asks for, saved now (none in an incognito thread or
-        without memories). Blocking (embeds, writes the store).
+        without memories; ``private``: whether it is incognito, read when not
+        given). Blocking (embeds, writes the store).
 
         Raises:
             StorageError: the memory store cannot be written.
@@ -180,30 +183,48 @@ class ChatSession:
 
         if self.recall is None or not asks_for_rules(message.content):
             return ()  # most messages: no rule, and no read of the thread
-        if self.store.get_thread(thread_id).incognito:
+        if self.store.get_thread(thread_id).incognito if private is None else private:
             return ()
         saved = remember_requests(
             self.recall.memories, message.content, thread_id=thread_id, message_id=message.id
         )
         return tuple(r.memory.render() for r in saved if r.status != "known")
 
-    def recall_memories(self, thread_id: str, text: str) -> MemoryContext:
+    def recall_memories(
+        self,
+        thread_id: str,
+        text: str,
+        *,
+        history: Sequence[Message] | None = None,
+        private: bool | None = None,
+    ) -> MemoryContext:
         """The memories for a turn of ``thread_id`` whose message is ``text``: none
-        in an incognito thread or without a recall. Blocking (embeds, reads the store).
+        in an incognito thread or without a recall. ``history`` (the thread's
+        messages, ``text`` last) and ``private`` (incognito) are read when not
+        given. Blocking (embeds, reads the store).
 
         Raises:
             StorageError: the memory store cannot be read.
         """
-        if self.recall is None or self.store.get_thread(thread_id).incognito:
+        if self.recall is None:
             return MemoryContext()
-        earlier = [m.content for m in self.store.messages(thread_id)[:-1] if m.content.strip()]
+        if self.store.get_thread(thread_id).incognito if private is None else private:
+            return MemoryContext()
+        if history is None:
+            history = self.store.messages(thread_id)
+        earlier = [m.content for m in history[:-1] if m.content.strip()]
         return self.recall.recall(text, earlier[-2:])
 
     def build_prompt(
-        self, thread_id: str, memories: MemoryContext | None = None
+        self,
+        thread_id: str,
+        memories: MemoryContext | None = None,
+        *,
+        history: Sequence[Message] | None = None,
     ) -> list[BaseMessage]:
         """System prompt + as much recent history as fits ``history_tokens`` + the
-        fenced memory block + the latest message.
+        fenced memory block + the latest message (``history``: the thread's
+        messages, read when not given).
 
         The layout keeps llama.cpp's key/value cache useful: what changes every
         turn (the recalled memories) comes last, just before the latest message,
@@ -214,12 +235,14 @@ class ChatSession:
         when it alone is over the budget.
         """
         system = SystemMessage(self._system_template.format(today=date.today().isoformat()))
-        history = to_langchain(self.store.messages(thread_id))
+        if history is None:
+            history = self.store.messages(thread_id)
+        turns = to_langchain(history)
         block = memories.block() if memories else ""
         recalled = [SystemMessage(block)] if block else []
-        if not history:
+        if not turns:
             return [system, *recalled]
-        *past, latest = history
+        *past, latest = turns
         budget = self.settings.history_tokens - count_tokens_approximately([latest])
         kept = history_window(past, budget, step=self.settings.history_tokens // 2)
         return [system, *kept, *recalled, latest]
@@ -250,16 +273,23 @@ class ChatSession:
         saved = self.store.add_message(thread_id, "user", text)
         yield UserMessageSaved(saved)
         error = None
+        # The thread is read once per turn; it, embedding and the store are
+        # blocking: off the event loop.
+        thread, history = await asyncio.to_thread(self._read_thread, thread_id)
         try:
-            # Embedding and the store are blocking: off the event loop.
-            if rules := await asyncio.to_thread(self.save_rules, thread_id, saved):
+            rules = await asyncio.to_thread(
+                self.save_rules, thread_id, saved, private=thread.incognito
+            )
+            if rules:
                 yield RulesSaved(rules)
-            memories = await asyncio.to_thread(self.recall_memories, thread_id, text)
+            memories = await asyncio.to_thread(
+                self.recall_memories, thread_id, text, history=history, private=thread.incognito
+            )
         except AssistantError as exc:
             log.warning("recall failed: %s", exc)
             memories, error = MemoryContext(), str(exc)
         yield MemoriesRecalled(memories, error)
-        prompt = self.build_prompt(thread_id, memories)
+        prompt = self.build_prompt(thread_id, memories, history=history)
         used = memories.keys
         parts: list[str] = []
         guard = RepetitionGuard()
@@ -286,6 +316,9 @@ class ChatSession:
             reply = self._save_reply(thread_id, parts, "complete", None, used)
         assert reply is not None
         yield ReplyFinished(reply)
+
+    def _read_thread(self, thread_id: str) -> tuple[Thread, list[Message]]:
+        return self.store.get_thread(thread_id), self.store.messages(thread_id)
 
     def _save_reply(
         self,

@@ -106,12 +106,14 @@ class AssistantApp(App[None]):
         self.memories: Memories | None = None  # set once the store is open
         self.memory_error: str | None = None
         self.new_thread_incognito = False  # for the conversation not saved yet
+        self._private: dict[str, bool] = {}  # incognito, read once per thread
         self.manager: MemoryManager | None = None  # reflects with the chat model
         self.scheduler: ReflectionScheduler | None = None  # background reflection
         self.left_running = False  # a reflection was still running at quit
         self._due: datetime | None = None  # the on-screen thread's reflection
         self._asked: set[str] = set()  # threads whose reflection the user asked for
         self._reply_thread: str | None = None
+        self._reply_started = False  # the reply on its way has its first token
 
     def compose(self) -> ComposeResult:
         # The first screen is complete in one pass: the latest conversation is open.
@@ -249,6 +251,8 @@ class AssistantApp(App[None]):
         text = f"● {choice.label}{quality}"
         if self.incognito:
             text = f"{text}   incognito: nothing remembered"
+        if not activity and self._replying and self._reply_thread == self.thread_id:
+            activity = "writing…" if self._reply_started else "thinking…"
         if not activity:
             activity = self._reflection_state()
         self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
@@ -426,9 +430,9 @@ class AssistantApp(App[None]):
         await chat.add(MessageView("user", text))
         author = f"Assistant · {self.session.choice.model}"
         self._reply_view = await chat.add(MessageView("assistant", author=author))
-        self._set_status("writing…")
         assert self.thread_id is not None
-        self._reply_thread = self.thread_id
+        self._reply_thread, self._reply_started = self.thread_id, False
+        self._set_status("thinking…")  # until the first token
         self.stream_reply(self.thread_id, text, self._reply_view)
 
     def _save_new_thread(self) -> str:
@@ -477,6 +481,9 @@ class AssistantApp(App[None]):
                         if used and view.is_attached:
                             await view.show_memories([m.key for m in used], [m.text for m in used])
                     elif isinstance(event, ReplyToken) and view.is_attached:
+                        if not self._reply_started:
+                            self._reply_started = True
+                            self._set_status()
                         await stream.write(event.text)
                         chat.scroll_end(animate=False)
                     elif isinstance(event, ReplyFinished):
@@ -610,7 +617,9 @@ class AssistantApp(App[None]):
         """Whether the conversation on screen is private."""
         if self.thread_id is None:
             return self.new_thread_incognito
-        return self.store.get_thread(self.thread_id).incognito
+        if self.thread_id not in self._private:  # not every second (the status line)
+            self._private[self.thread_id] = self.store.get_thread(self.thread_id).incognito
+        return self._private[self.thread_id]
 
     def action_toggle_incognito(self) -> None:
         """Make the conversation on screen private (nothing in it remembered, no
@@ -621,6 +630,7 @@ class AssistantApp(App[None]):
                 self.new_thread_incognito = private
             else:
                 self.store.set_incognito(self.thread_id, private)
+                self._private[self.thread_id] = private
         except AssistantError as exc:
             self.notify(str(exc), severity="error")
             return
@@ -641,6 +651,7 @@ class AssistantApp(App[None]):
     def remember_memory(self, text: str, thread_id: str | None) -> None:
         """``/remember``: save a memory now (embedding blocks: a thread worker)."""
         from assistant.memory.editing import remember
+        from assistant.memory.schemas import KIND_NAMES
 
         assert self.memories is not None
         try:
@@ -648,11 +659,10 @@ class AssistantApp(App[None]):
         except AssistantError as exc:
             self.call_from_thread(self.notify, str(exc), severity="error")
             return
-        kind = {"semantic": "fact", "episodic": "experience", "procedural": "rule"}
         title = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
         self.call_from_thread(
             self.notify,
-            f"{done.memory.render()} ({kind[done.memory.kind]})",
+            f"{done.memory.render()} ({KIND_NAMES[done.memory.kind]})",
             title=title[done.status],
         )
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
-from langgraph.store.base import BaseStore, Item, PutOp, SearchItem, SearchOp
+from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchItem, SearchOp
 
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, from_value
 
@@ -74,11 +74,18 @@ class Memories:
 
     def get(self, key: str) -> StoredMemory | None:
         """The memory with ``key``, of whatever kind, or ``None``."""
-        for kind in KINDS:
-            item = self.store.get(self.namespace_of(kind), key)
-            if item is not None:
-                return self._read(item)
-        return None
+        return self.get_many([key]).get(key)
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, StoredMemory]:
+        """The memories with these keys that exist, by key, in one store batch (a
+        key is looked for in every kind's namespace)."""
+        wanted = list(dict.fromkeys(keys))
+        ops = [GetOp(self.namespace_of(kind), key) for key in wanted for kind in KINDS]
+        found: dict[str, StoredMemory] = {}
+        for item in self.store.batch(ops) if ops else []:
+            if isinstance(item, Item) and item.key not in found:
+                found[item.key] = self._read(item)
+        return found
 
     def put_op(self, key: str, memory: AnyMemory) -> PutOp:
         """The store operation that writes ``memory`` under ``key``."""
@@ -94,7 +101,7 @@ class Memories:
 
     def delete(self, keys: Iterable[str]) -> int:
         """Delete memories for good (all kinds); returns how many existed."""
-        found = [stored for key in keys if (stored := self.get(key)) is not None]
+        found = list(self.get_many(keys).values())
         ops = [self.delete_op(s.key, s.kind) for s in found]
         if ops:
             self.store.batch(ops)

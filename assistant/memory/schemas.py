@@ -30,8 +30,16 @@ from pydantic import (
     model_validator,
 )
 
+from assistant import formats
+
 MemoryKind = Literal["semantic", "episodic", "procedural"]
 KINDS: tuple[MemoryKind, ...] = ("semantic", "episodic", "procedural")
+#: What each kind is called to the user (the TUI, the CLI, ``fact:`` prefixes).
+KIND_NAMES: dict[MemoryKind, str] = {
+    "semantic": "fact",
+    "episodic": "experience",
+    "procedural": "rule",
+}
 #: A memory's text longer than this is refused: memories are short statements.
 MAX_FIELD_CHARS = 2_000
 
@@ -170,8 +178,5 @@ def from_value(value: dict[str, Any]) -> AnyMemory:
 
 
 def validation_problems(error: ValidationError) -> str:
-    """A pydantic error as one line: ``field: reason; field: reason``."""
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'memory'}: {err['msg']}"
-        for err in error.errors()
-    )
+    """A memory's pydantic error as one line: ``field: reason; field: reason``."""
+    return formats.validation_problems(error, whole="memory")

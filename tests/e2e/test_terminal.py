@@ -78,7 +78,10 @@ def test_type_a_message_and_read_the_reply(terminal: Terminal, data_dir) -> None
     # As a person does: press Enter once the text shows in the input.
     terminal.wait_for(lambda s: "Hello there, tell me a joke" in s, timeout=10)
     terminal.keys("Enter")
-    screen = terminal.wait_for(lambda s: "Assistant · SmolLM2" in s and "writing" not in s)
+    # The status line says "thinking…", then "writing…", until the reply is saved.
+    screen = terminal.wait_for(
+        lambda s: "Assistant · SmolLM2" in s and "writing" not in s and "thinking" not in s
+    )
     assert "Hello there, tell me a joke" in screen
     reply = screen.split("Assistant · SmolLM2", 1)[1]
     assert any(ch.isalpha() for ch in reply), screen

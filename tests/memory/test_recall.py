@@ -136,3 +136,29 @@ async def test_no_rule_is_saved_in_incognito(memories, conversations) -> None:
     async for _ in session.send(thread.id, "From now on, answer briefly."):
         pass
     assert memories.listing("procedural") == []
+
+
+async def test_a_turn_reads_its_thread_once(memories, conversations, monkeypatch) -> None:
+    from langchain_core.language_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    from assistant.config import Settings
+    from assistant.llm import BackendChoice
+    from assistant.session import ChatSession
+
+    model = GenericFakeChatModel(messages=iter([AIMessage("Fine.")]))
+    choice = BackendChoice("local", "fake", "fake", "test", None, "http://x")
+    session = ChatSession(conversations, model, choice, Settings.load(), Recall(memories))
+    thread = conversations.create_thread()
+    reads: list[str] = []
+    for name in ("get_thread", "messages"):
+        method = getattr(conversations, name)
+        monkeypatch.setattr(
+            conversations, name, lambda *a, _m=method, _n=name, **k: reads.append(_n) or _m(*a, **k)
+        )
+    events = [e async for e in session.send(thread.id, "Hello. From now on, be brief.")]
+
+    assert sorted(reads) == ["get_thread", "messages"]
+    # ...and still saved the rule, and recalled it into the same turn.
+    recalled = next(e for e in events if type(e).__name__ == "MemoriesRecalled")
+    assert "Be brief." in [m.text for m in recalled.context.memories]

@@ -9,7 +9,7 @@ from assistant.memory.catalog import MemoryCatalog, pages, source_label
 from assistant.memory.editing import EditConflict, content_fields, create, edit, search
 from assistant.memory.memories import Memories, StoredMemory, new_key
 from assistant.memory.review import linked, recent_changes, state, undo
-from assistant.memory.schemas import SemanticMemory
+from assistant.memory.schemas import ProceduralMemory, SemanticMemory
 from tests.memory.conftest import ScriptedModel, fact, judged, thread_with
 from tests.memory.test_reflection import manager
 
@@ -138,3 +138,15 @@ def test_search_scans_the_given_candidates_for_words_embeddings_miss(memories) -
     found = search(memories, "4471", candidates=[loaded])
     assert [s.text for s in found] == ["The locker code is 4471.", "The user likes tea."]
     assert [s.text for s in search(memories, "4471", candidates=[])] == ["The user likes tea."]
+
+
+def test_memories_are_read_by_key_whatever_their_kind(memories) -> None:
+    memories.put("f1", SemanticMemory(subject="the user", fact="The user lives in Lyon."))
+    memories.put("r1", ProceduralMemory(rule="Answer in metric units."))
+    found = memories.get_many(["r1", "nope", "f1", "r1"])
+    assert {key: stored.kind for key, stored in found.items()} == {
+        "r1": "procedural",
+        "f1": "semantic",
+    }
+    assert memories.get("nope") is None and memories.get("f1").text == "The user lives in Lyon."
+    assert memories.delete(["f1", "nope"]) == 1 and memories.get_many(["f1"]) == {}

@@ -16,7 +16,7 @@ from assistant.conversations import ConversationStore
 from assistant.errors import ModelError
 from assistant.llm import BackendChoice
 from tui.app import AssistantApp, load_backend
-from tui.widgets.chat import ChatLog, Composer, MessageView
+from tui.widgets.chat import Composer, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
 
 SIZE = (110, 32)
@@ -166,6 +166,9 @@ async def test_escape_stops_a_reply_and_keeps_it(settings) -> None:
         await type_and_send(pilot, "talk for a long time")
         while "w3" not in reply_text(app):
             await pilot.pause(0.05)
+        status = app.query_one("#status")
+        app._show_due(app.thread_id, None)  # the status line's refresh every second
+        assert "writing…" in str(status.render())  # ...keeps saying a reply is on its way
         await pilot.press("escape")
         await settle(pilot)
         note = app.query(MessageView).last().query_one(".note")
@@ -173,6 +176,7 @@ async def test_escape_stops_a_reply_and_keeps_it(settings) -> None:
         saved = app.store.messages(app.thread_id)
         assert saved[-1].status == "cancelled" and saved[-1].content.startswith("w0 w1 w2")
         assert "writing" not in str(app.query_one("#status").render())
+        assert "thinking" not in str(app.query_one("#status").render())
 
 
 async def test_a_failing_model_is_shown_not_raised(settings) -> None:
@@ -276,7 +280,8 @@ async def test_actions_are_in_the_command_palette(settings) -> None:
         titles = {command.title for command in app.get_system_commands(app.screen)}
         assert {"New conversation", "Rename conversation", "Delete conversation"} <= titles
         assert {"Stop reply", "Backend", "Quit"} <= titles
-        assert isinstance(app.query_one(ChatLog), ChatLog)
+        # Each says what it does.
+        assert all(command.help for command in app.get_system_commands(app.screen))
 
 
 async def test_a_new_conversation_mid_reply_lets_the_reply_finish_in_the_background(

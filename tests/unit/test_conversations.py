@@ -51,6 +51,10 @@ def test_thread_ids_accept_unique_prefixes(store: ConversationStore) -> None:
     assert store.get_thread(thread.id[:6]).id == thread.id
     with pytest.raises(InputError, match="No conversation"):
         store.get_thread("zzzz")
+    # Nothing, or LIKE's wildcards, are no prefix of every id (one thread or more).
+    for given in ("", "  ", "%", "_", thread.id[:2] + "%"):
+        with pytest.raises(InputError, match="No conversation"):
+            store.get_thread(given)
 
 
 def test_messages_keep_order_status_and_model(store: ConversationStore) -> None:

@@ -57,6 +57,8 @@ def test_the_cursor_moves_only_when_a_reflection_is_applied(store: ConversationS
     third = store.add_message(thread.id, "user", "My dog is Fido.")
     assert [m.id for m in store.unreflected(thread.id)] == [third.id]
     assert [r.status for r in store.reflections(thread.id)] == ["failed", "applied"]
+    assert store.last_reflection(thread.id).status == "applied"
+    assert store.last_reflection("no-such-thread") is None
 
 
 def test_incognito_and_memories_used(store: ConversationStore) -> None:

@@ -29,11 +29,12 @@ from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker
 
 from assistant.errors import AssistantError
+from assistant.formats import local_time
 from assistant.memory.catalog import SORT_KEYS, MemoryCatalog, SortKey, pages
-from assistant.memory.schemas import KINDS, MemoryKind
+from assistant.memory.schemas import KIND_NAMES, KINDS, MemoryKind
 from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
-from tui.screens.memory_form import KIND_NAMES, MemoryFormScreen
+from tui.screens.memory_form import MemoryFormScreen
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
@@ -66,7 +67,7 @@ class OpenSource(Message):
 
 def when(moment: datetime) -> str:
     """A time for a column, in local time: ``2026-11-21 14:03``."""
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M")
+    return local_time(moment)
 
 
 class MemoryTable(DataTable[str | Text]):
@@ -632,10 +633,13 @@ class MemoryScreen(Screen[None]):
         try:
             self.memories.put(stored.key, stored.memory)
         except AssistantError as exc:
-            self.deleted.append(stored)
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            self.app.call_from_thread(self._not_restored, stored, str(exc))
             return
         self.app.call_from_thread(self._restored, stored)
+
+    def _not_restored(self, stored: StoredMemory, problem: str) -> None:
+        self.deleted.append(stored)  # on the UI thread, which owns the undo list
+        self.notify(problem, title="Undo failed", severity="error")
 
     def _restored(self, stored: StoredMemory) -> None:
         self.catalog.add([stored])
@@ -671,7 +675,8 @@ class MemoryScreen(Screen[None]):
     def refresh_keys(self, keys: list[str]) -> None:
         """Read ``keys`` again (a background reflection wrote them) and show them
         without moving the cursor or disturbing a form in progress."""
-        found = {key: self.memories.get(key) for key in dict.fromkeys(keys)}
+        got = self.memories.get_many(keys)
+        found = {key: got.get(key) for key in dict.fromkeys(keys)}  # None: deleted
         self.app.call_from_thread(self._refreshed, found)
 
     def _refreshed(self, found: dict[str, StoredMemory | None]) -> None:

@@ -21,19 +21,13 @@ from textual.worker import Worker
 
 from assistant.errors import AssistantError
 from assistant.memory.editing import EditConflict, content_fields, create, edit
-from assistant.memory.schemas import KINDS, MODELS, MemoryKind
+from assistant.memory.schemas import KIND_NAMES, KINDS, MODELS, MemoryKind
 from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
     from assistant.memory.memories import Memories, StoredMemory
 
-#: What each kind is called in the pane.
-KIND_NAMES: dict[MemoryKind, str] = {
-    "semantic": "fact",
-    "episodic": "experience",
-    "procedural": "rule",
-}
 FIELD_HINTS = {
     "subject": "who or what the fact is about, e.g. the user's sister",
     "fact": "e.g. The user's sister Anna lives in Porto.",

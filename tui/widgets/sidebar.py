@@ -8,6 +8,7 @@ from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
 from assistant.conversations import Thread
+from assistant.formats import local_time
 
 
 class ThreadItem(ListItem):
@@ -20,7 +21,7 @@ class ThreadItem(ListItem):
             classes="incognito" if thread.incognito else "",
         )
         self.thread = thread
-        self.tooltip = thread.updated_at.astimezone().strftime("Last message %Y-%m-%d %H:%M")
+        self.tooltip = f"Last message {local_time(thread.updated_at)}"
         if thread.incognito:
             self.tooltip += "\nIncognito: nothing in it is remembered"
 
