@@ -24,6 +24,7 @@ from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
 from assistant.formats import local_time
 from assistant.paths import default_config_file
+from assistant.runtime import Runtime
 
 if TYPE_CHECKING:
     from assistant.memory.memories import Memories, StoredMemory
@@ -100,13 +101,14 @@ def main_options(
     setup_logging(settings.log_dir)  # type: ignore[arg-type]
     ctx.obj = Context(settings, config)
     if ctx.invoked_subcommand is None:
-        store = ConversationStore(settings.database_path)
-        from assistant.memory.factory import open_memories
         from tui.app import AssistantApp
 
-        app = AssistantApp(settings, store, memory_loader=open_memories)
+        runtime = Runtime(settings)
+        app = AssistantApp(runtime)
         app.run()
-        if app.left_running:
+        if not app.left_running:
+            runtime.close()
+        else:
             # A background reflection is still in a model call or an embedding:
             # end now rather than wait for it or free the model under it. It
             # wrote nothing yet (or its journal completes it), so it runs again.
@@ -160,7 +162,11 @@ def threads(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List conversations, most recent first."""
-    store = ConversationStore(ctx.obj.settings.database_path)
+    with Runtime(ctx.obj.settings) as runtime:
+        _list_threads(runtime.conversations, as_json)
+
+
+def _list_threads(store: ConversationStore, as_json: bool) -> None:
     for thread in store.list_threads():
         count = store.count_messages(thread.id)
         if as_json:
@@ -253,13 +259,8 @@ Kind = Literal["semantic", "episodic", "procedural"]
 
 @contextmanager
 def _memories(ctx: typer.Context) -> Iterator["Memories"]:
-    from assistant.memory.factory import open_memories
-
-    opened = open_memories(ctx.obj.settings)
-    try:
-        yield opened
-    finally:
-        opened.close()
+    with Runtime(ctx.obj.settings) as runtime:
+        yield runtime.memories
 
 
 def _line(stored: "StoredMemory") -> str:

@@ -40,6 +40,8 @@ class Runtime:
         backend_loader: ``settings -> (choice, model)`` instead of probing Ollama and
             loading the model (tests).
         memory_loader: ``settings -> Memories`` instead of opening the store (tests).
+        with_memories: ``False``: a run without memories (:attr:`memories` is never
+            opened; the front ends check it first).
 
     Raises:
         AssistantError: from the attribute that failed to open (``StorageError``,
@@ -53,6 +55,7 @@ class Runtime:
         *,
         backend_loader: Callable[[Settings], tuple[BackendChoice, BaseChatModel]] | None = None,
         memory_loader: Callable[[Settings], Memories] | None = None,
+        with_memories: bool = True,
     ) -> None:
         from assistant.llm.gate import ModelGate
 
@@ -60,6 +63,7 @@ class Runtime:
         self.gate: ModelGate = ModelGate()  # replies and reflection share the model
         self._backend_loader = backend_loader
         self._memory_loader = memory_loader
+        self.with_memories = with_memories
         self._lock = threading.RLock()
         self._conversations: ConversationStore | None = None
         self._memories: Memories | None = None
@@ -79,6 +83,7 @@ class Runtime:
     @property
     def memories(self) -> Memories:
         """The user's memories (the embedder loads with them)."""
+        assert self.with_memories, "this runtime has no memories"
         with self._lock:
             if self._memories is None:
                 if self._memory_loader is not None:

@@ -41,10 +41,10 @@ from langchain_core.messages import AIMessage
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.config import Settings
-from assistant.conversations import ConversationStore
 from assistant.llm import BackendChoice
 from assistant.memory.factory import open_memories
 from assistant.memory.memories import new_key
+from assistant.runtime import Runtime
 from bench.recall import synthetic
 from tui.app import AssistantApp
 from tui.screens.memories import MemoryScreen
@@ -95,8 +95,7 @@ async def until(condition, timeout: float = 60.0) -> float:
 async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
     choice = BackendChoice("local", "fake", "fake · fake", "bench", None, "http://x")
     model = GenericFakeChatModel(messages=iter([AIMessage("unused")]))
-    store = ConversationStore(settings.database_path)
-    app = AssistantApp(settings, store, lambda s: (choice, model), open_memories)
+    app = AssistantApp(Runtime(settings, backend_loader=lambda s: (choice, model)))
     found: dict[str, list[float]] = {"first": [], "gap": [], "all": [], "idle": [], "search": []}
     async with app.run_test(size=(120, 36)) as pilot:
         await until(lambda: app.session is not None and not app.workers)
@@ -137,7 +136,7 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
             screen.search(query)
             await until(lambda: screen.searched == query)  # noqa: B023
             found["search"].append(time.perf_counter() - started)
-    store.close()
+    app.runtime.close()
     return found
 
 

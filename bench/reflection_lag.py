@@ -30,7 +30,7 @@ from pathlib import Path
 
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
-from assistant.memory.factory import open_memories
+from assistant.runtime import Runtime
 from tui.app import AssistantApp
 
 TICK = 0.01
@@ -82,8 +82,7 @@ async def wait_until(pilot, condition, timeout: float) -> None:
 
 
 async def measure_lag(settings: Settings, threads: list[str], idle: float) -> dict:
-    store = ConversationStore(settings.database_path)
-    app = AssistantApp(settings, store, memory_loader=open_memories)
+    app = AssistantApp(Runtime(settings))
     ticks = Ticks()
     results: dict = {}
     async with app.run_test(size=(100, 30)) as pilot:
@@ -108,13 +107,12 @@ async def measure_lag(settings: Settings, threads: list[str], idle: float) -> di
         results["reflecting"] = ticks.take()
         results["reflection_seconds"] = time.perf_counter() - started
         ticks.recording = False
-    store.close()
+    app.runtime.close()
     return results
 
 
 async def measure_quit(settings: Settings, thread_id: str, running: bool) -> float:
-    store = ConversationStore(settings.database_path)
-    app = AssistantApp(settings, store, memory_loader=open_memories)
+    app = AssistantApp(Runtime(settings))
     async with app.run_test(size=(100, 30)) as pilot:
         await wait_until(pilot, lambda: app.scheduler is not None, 120)
         scheduler = app.scheduler
@@ -128,7 +126,8 @@ async def measure_quit(settings: Settings, thread_id: str, running: bool) -> flo
         quitting = time.perf_counter()
         app.exit()
     seconds = time.perf_counter() - quitting
-    store.close()
+    if not app.left_running:  # else the reflection still has the store
+        app.runtime.close()
     return seconds
 
 

@@ -14,7 +14,7 @@ reflection gives way to them; quitting never waits for one.
 """
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from contextlib import aclosing, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -28,9 +28,8 @@ from textual.widgets import Footer, Markdown, Static
 from textual.worker import Worker, WorkerState
 
 from assistant.commands import Command, command_help, parse_command
-from assistant.config import Settings
-from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
+from assistant.runtime import Runtime
 from tui.messages import BackendFailed, BackendReady, ReflectionDone
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tui.screens.memories import MemoryScreen, OpenSource
@@ -38,30 +37,12 @@ from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, Messag
 from tui.widgets.sidebar import ThreadItem, ThreadList
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
-    from assistant.llm import BackendChoice
     from assistant.memory.memories import Memories, StoredMemory
     from assistant.memory.reflection import MemoryManager
     from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
 
 log = logging.getLogger(__name__)
-
-BackendLoader = Callable[[Settings], "tuple[BackendChoice, BaseChatModel]"]
-MemoryLoader = Callable[[Settings], "Memories"]
-
-
-def load_backend(settings: Settings) -> "tuple[BackendChoice, BaseChatModel]":
-    """Choose the backend (probing Ollama) and load its chat model. Blocking.
-
-    langchain and llama.cpp are imported here, in a worker thread, not before the
-    first screen is drawn (bench/startup.py).
-    """
-    from assistant.llm import choose_backend, load_chat_model
-
-    choice = choose_backend(settings)
-    return choice, load_chat_model(choice, settings)
 
 
 class AssistantApp(App[None]):
@@ -87,18 +68,13 @@ class AssistantApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(
-        self,
-        settings: Settings,
-        store: ConversationStore,
-        backend_loader: BackendLoader = load_backend,
-        memory_loader: MemoryLoader | None = None,
-    ) -> None:
+    def __init__(self, runtime: Runtime) -> None:
+        """The app on ``runtime``'s parts (it opens the model and the memories in a
+        worker; the caller closes the runtime once the app has ended)."""
         super().__init__()
-        self.settings = settings
-        self.store = store
-        self.backend_loader = backend_loader
-        self.memory_loader = memory_loader
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.store = runtime.conversations
         self.session: ChatSession | None = None  # set once the model is loaded
         self.backend_error: str | None = None
         self.thread_id: str | None = None
@@ -136,8 +112,6 @@ class AssistantApp(App[None]):
             self.session.gate.close()
         if self.scheduler is not None:
             self.left_running = self.scheduler.shutdown()
-        if self.memories is not None and not self.left_running:
-            self.memories.close()
 
     def on_mount(self) -> None:
         self.query_one(ChatLog).scroll_end(animate=False)
@@ -149,10 +123,9 @@ class AssistantApp(App[None]):
 
     @work(thread=True, exit_on_error=False, group="backend")
     def load_model(self) -> None:
-        from assistant.session import ChatSession
-
+        runtime = self.runtime
         try:
-            choice, model = self.backend_loader(self.settings)
+            runtime.model  # noqa: B018 (loads it: Ollama is probed, llama.cpp reads the file)
         except AssistantError as exc:
             self.post_message(BackendFailed(str(exc)))
             return
@@ -161,16 +134,14 @@ class AssistantApp(App[None]):
             self.post_message(BackendFailed(f"Loading the model failed ({exc!r}); see the log."))
             return
         recall = None
-        if self.memory_loader is not None:
+        if runtime.with_memories:
             try:
-                from assistant.memory.factory import build_recall
-
-                self.memories = self.memory_loader(self.settings)
-                recall = build_recall(self.settings, self.memories)
+                self.memories = runtime.memories
+                recall = runtime.recall()
             except AssistantError as exc:
                 self.memory_error = str(exc)
                 log.warning("memories are off: %s", exc)
-        session = ChatSession(self.store, model, choice, self.settings, recall)
+        session = runtime.session(recall)
         if self.memories is not None:
             self._start_scheduler(session)
         self.post_message(BackendReady(session))
@@ -189,18 +160,10 @@ class AssistantApp(App[None]):
 
     def _start_scheduler(self, session: "ChatSession") -> None:
         """Background reflection with the chat model (in the loading worker thread)."""
-        from assistant.memory.factory import (
-            build_consolidation,
-            build_memory_manager,
-            build_scheduler,
-        )
-
         assert self.memories is not None
-        self.manager = build_memory_manager(session.model, self.memories, self.store, session.gate)
-        consolidate = build_consolidation(self.settings, self.memories)
-        scheduler = build_scheduler(
-            self.settings, self.store, self.manager.reflect, consolidate, self._reflected
-        )
+        runtime = self.runtime
+        self.manager = runtime.manager  # the session's model and gate
+        scheduler = runtime.scheduler(self.manager.reflect, runtime.consolidate, self._reflected)
         try:
             owner = scheduler.start()
         except AssistantError as exc:

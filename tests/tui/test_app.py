@@ -15,7 +15,8 @@ from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import ModelError
 from assistant.llm import BackendChoice
-from tui.app import AssistantApp, load_backend
+from assistant.runtime import Runtime
+from tui.app import AssistantApp
 from tui.widgets.chat import Composer, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
 
@@ -43,11 +44,12 @@ def loader_of(model, choice: BackendChoice):
 
 
 def make_app(settings: Settings, model=None, choice=None, loader=None) -> AssistantApp:
-    """The app on ``settings``' data dir, with ``loader`` or a fake model and choice."""
-    store = ConversationStore(settings.database_path)
+    """The app on ``settings``' data dir, with ``loader`` or a fake model and choice,
+    without memories."""
     choice = choice or BackendChoice("local", "fake", "fake · fake", "test", None, "http://x")
     model = model or GenericFakeChatModel(messages=iter([AIMessage("Sure: **done**.")] * 10))
-    return AssistantApp(settings, store, loader or loader_of(model, choice))
+    loader = loader or loader_of(model, choice)
+    return AssistantApp(Runtime(settings, backend_loader=loader, with_memories=False))
 
 
 async def type_and_send(pilot, text: str) -> None:
@@ -87,7 +89,7 @@ def sidebar_titles(app: AssistantApp) -> list[str]:
 async def test_chat_with_the_embedded_model_and_find_it_after_a_restart(data_dir) -> None:
     settings = Settings.load(data_dir=data_dir, backend="local", temperature=0.0)
     store = ConversationStore(settings.database_path)
-    app = AssistantApp(settings, store, load_backend)
+    app = AssistantApp(Runtime(settings, with_memories=False))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert "embedded · SmolLM2-135M-Instruct" in str(app.query_one("#status").render())
@@ -100,7 +102,7 @@ async def test_chat_with_the_embedded_model_and_find_it_after_a_restart(data_dir
         assert [m.role for m in saved] == ["user", "assistant"]
         assert reply_text(app).strip() == saved[1].content
 
-    again = AssistantApp(settings, ConversationStore(settings.database_path), load_backend)
+    again = AssistantApp(Runtime(settings, with_memories=False))
     async with again.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert sidebar_titles(again) == ["Hello! What can you do?"]

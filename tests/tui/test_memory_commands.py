@@ -5,13 +5,13 @@ import pytest
 from textual.widgets import Button, Static
 
 from assistant.config import Settings
-from assistant.conversations import ConversationStore
 from assistant.llm import BackendChoice
 from assistant.memory.memories import Memories, new_key
 from assistant.memory.schemas import ProceduralMemory, SemanticMemory
+from assistant.runtime import Runtime
 from tests.memory.conftest import ScriptedModel, fact, judged
 from tests.tui.test_app import SIZE, settle, type_and_send
-from tui.app import AssistantApp, load_backend
+from tui.app import AssistantApp
 from tui.screens.dialogs import ConfirmScreen
 from tui.widgets.chat import Composer, MemoriesUsed, MemoryLink
 
@@ -20,8 +20,8 @@ CHOICE = BackendChoice("local", "scripted", "local · scripted", "test", None, "
 
 def make_app(settings: Settings, memory_loader, replies: list[str]) -> AssistantApp:
     model = ScriptedModel(replies=replies)
-    store = ConversationStore(settings.database_path)
-    return AssistantApp(settings, store, lambda s: (CHOICE, model), memory_loader)
+    loader = lambda s: (CHOICE, model)  # noqa: E731
+    return AssistantApp(Runtime(settings, backend_loader=loader, memory_loader=memory_loader))
 
 
 def notices(app: AssistantApp) -> list[str]:
@@ -185,8 +185,7 @@ async def test_unknown_commands_are_explained_and_kept(settings, memory_loader) 
 async def test_the_embedded_model_remembers_and_the_reply_shows_it(data_dir, memory_loader) -> None:
     """Tell a fact, /reflect, then ask in a new conversation: the reply shows the memory."""
     settings = Settings.load(data_dir=data_dir, backend="local", temperature=0.0)
-    store = ConversationStore(settings.database_path)
-    app = AssistantApp(settings, store, load_backend, memory_loader)
+    app = AssistantApp(Runtime(settings, memory_loader=memory_loader))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_and_send(pilot, "My dog's name is Fido.")
