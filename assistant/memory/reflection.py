@@ -437,7 +437,7 @@ class MemoryManager:
             else:
                 op = "create"
         assert target is not None or op == "create"
-        if same_text(target.text if target else "", memory.render()):
+        if target is not None and same_text(target.text, memory.render()):
             return drop("already known")  # a supersede that changes nothing
         if op == "update" and target is not None and target.kind == memory.kind:
             claimed.add(target.key)
