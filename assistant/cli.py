@@ -105,10 +105,12 @@ def main_options(
 
         runtime = Runtime(settings)
         app = AssistantApp(runtime)
-        app.run()
-        if not app.left_running:
-            runtime.close()
-        else:
+        try:
+            app.run()
+        finally:
+            if not app.left_running:
+                runtime.close()
+        if app.left_running:
             # A background reflection is still in a model call or an embedding:
             # end now rather than wait for it or free the model under it. It
             # wrote nothing yet (or its journal completes it), so it runs again.

@@ -46,13 +46,11 @@ log = logging.getLogger(__name__)
 
 
 class AssistantApp(App[None]):
-    """Chat with a local model; conversations persist in ``store``.
+    """Chat with a local model; conversations persist in the runtime's database.
 
     Args:
-        settings: the user's settings.
-        store: the conversation database.
-        backend_loader: chooses and loads the chat model (injected by tests).
-        memory_loader: opens the memory store; ``None``: no memories (tests).
+        runtime: the assistant's parts (:class:`assistant.runtime.Runtime`; tests
+            give it fake loaders, or ``with_memories=False``).
     """
 
     CSS_PATH = "app.tcss"
@@ -373,7 +371,7 @@ class AssistantApp(App[None]):
             return
         if isinstance(parsed, Command):
             if await self.run_command(parsed):
-                self.query_one(Composer).clear()
+                self.query_one(Composer).take(event.text)
             return
         if self.session is None:
             problem = self.backend_error or "The model is still loading."
@@ -388,7 +386,7 @@ class AssistantApp(App[None]):
         except AssistantError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.query_one(Composer).clear()
+        self.query_one(Composer).take(event.text)
         chat = self.query_one(ChatLog)
         await chat.add(MessageView("user", text))
         author = f"Assistant · {self.session.choice.model}"

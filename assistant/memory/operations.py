@@ -341,17 +341,19 @@ def own_name(sentence: str) -> str | None:
 
 
 _RELATIVE = re.compile(
-    r"\bmy (partner|wife|husband|girlfriend|boyfriend|fianc[eé]e?|sister|brother|mother|"
+    r"\b[Mm]y (partner|wife|husband|girlfriend|boyfriend|fianc[eé]e?|sister|brother|mother|"
     r"mum|mom|father|dad|son|daughter|aunt|uncle|cousin|niece|nephew|grandmother|"
     r"grandfather|friend|best friend|boss|colleague|flatmate|roommate|neighbour|neighbor|"
-    r"dog|cat|doctor|teacher)(?:,)? ([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b"
+    r"dog|cat|doctor|teacher)(?:,)? (?!(?:Dr|Mr|Mrs|Ms|Mx|Prof|St)\b)"
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b"
 )
 
 
 def named_relations(sentence: str) -> list[tuple[str, str]]:
     """The people (and pets) ``sentence`` names with their relation to the user,
     as ``(relation, name)``: "moved with my partner Joao" -> [("partner", "Joao")].
-    The name must follow the relation and be written with a capital."""
+    The name must follow the relation and be written with a capital; a title
+    ("my doctor, Dr. Patel") is no name."""
     return [(m.group(1), m.group(2)) for m in _RELATIVE.finditer(sentence)]
 
 

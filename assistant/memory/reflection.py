@@ -297,7 +297,9 @@ class MemoryManager:
                 name = own_name(sentence.text)
                 named = [("name", name)] if name else []
                 for relation, person in [*named, *named_relations(sentence.text)]:
-                    if not any(person in c.text for c in plan.changes):
+                    said = re.compile(rf"\b{re.escape(person)}\b")
+                    kept = [c.text for c in plan.changes if c.op in ("create", "update")]
+                    if not any(said.search(text) for text in kept):
                         fact = f"The user's {relation} is {person}."
                         draft = FactDraft(kind="semantic", fact=fact)
                         self._resolve(sentence, draft, [], *args, timeless=True)
@@ -394,9 +396,9 @@ class MemoryManager:
             plan.dropped.append({"sentence": sentence.text, "reason": reason})
             return False
 
-        sentence = self._home(draft, sentence, context)
         op = draft.op
         target = _target(draft.target, known)
+        sentence = self._home(draft, sentence, context, target)
         if target is not None and target.key in claimed:
             target = None
         if op == "delete":
@@ -457,15 +459,22 @@ class MemoryManager:
         self._add(plan, "create", key, memory, None, sentence, origin)
         return True
 
-    def _home(self, draft: AnyDraft, sentence: Sentence, context: Sequence[Sentence]) -> Sentence:
+    def _home(
+        self,
+        draft: AnyDraft,
+        sentence: Sentence,
+        context: Sequence[Sentence],
+        target: StoredMemory | None,
+    ) -> Sentence:
         """The sentence ``draft`` comes from: the one the model put it under or, when
         its words are not there, the sentence of the conversation that holds them
-        (small models shift a memory onto the sentence after its own)."""
+        (small models shift a memory onto the sentence after its own). An update's
+        words may come from the memory it rewrites (``target``), as the check has it."""
 
-        def score(candidate: Sentence) -> float:
-            return max(grounding(claim, [candidate.shown]) for claim in _claims(draft))
+        def score(candidate: Sentence, *also: str) -> float:
+            return max(grounding(claim, [candidate.shown, *also]) for claim in _claims(draft))
 
-        if score(sentence) >= self.min_grounding:
+        if score(sentence, *([target.text] if target else [])) >= self.min_grounding:
             return sentence
         best = max(context, key=score, default=sentence)
         return best if score(best) >= self.min_grounding else sentence

@@ -220,11 +220,12 @@ async def test_text_and_enter_read_in_one_go_send_the_whole_text(settings) -> No
         await settle(pilot)
         text = "Hi, I'm Marta\nand my cat is Mis"
         keys = [events.Key("ctrl+j", None) if ch == "\n" else events.Key(ch, ch) for ch in text]
-        for key in [*keys, events.Key("enter", "\r")]:
+        after = [events.Key(ch, ch) for ch in "ok"]  # typed on, in the same burst
+        for key in [*keys, events.Key("enter", "\r"), *after]:
             app.post_message(key)
         await settle(pilot)
         assert [m.content for m in app.store.messages(app.thread_id)][:1] == [text]
-        assert app.query_one(Composer).text == ""
+        assert app.query_one(Composer).text == "ok"
 
 
 async def test_the_fallback_is_said_plainly(settings) -> None:

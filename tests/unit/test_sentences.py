@@ -26,3 +26,13 @@ def test_sentences_split_at_their_ends_not_at_abbreviations(
     text: str, sentences: list[str]
 ) -> None:
     assert split_sentences(text) == sentences
+
+
+def test_people_are_named_with_their_relation_titles_are_no_names() -> None:
+    from assistant.memory.operations import named_relations
+
+    assert named_relations("My sister Ana moved here with my partner Joao.") == [
+        ("sister", "Ana"),
+        ("partner", "Joao"),
+    ]
+    assert named_relations("I saw my doctor, Dr. Patel, and my teacher Mr. Brown.") == []

@@ -162,6 +162,13 @@ class Composer(TextArea):
     def action_submit(self) -> None:
         self.post_message(self.Submitted(self.text))
 
+    def take(self, sent: str) -> None:
+        """Remove the text ``sent`` from the box, keeping what was typed after
+        Enter in the same burst (it reached the box before the app sent)."""
+        rest = self.text[len(sent) :] if self.text.startswith(sent) else ""
+        self.load_text(rest)
+        self.move_cursor(self.document.end)
+
     def action_newline(self) -> None:
         self.insert("\n")
 
