@@ -67,7 +67,8 @@ class Runtime:
         self._lock = threading.RLock()
         self._conversations: ConversationStore | None = None
         self._memories: Memories | None = None
-        self._backend: tuple[BackendChoice, BaseChatModel] | None = None
+        self._choice: BackendChoice | None = None
+        self._model: BaseChatModel | None = None
         self._manager: MemoryManager | None = None
 
     # the parts ---------------------------------------------------------------------
@@ -101,25 +102,28 @@ class Runtime:
 
     @property
     def choice(self) -> BackendChoice:
-        """The backend chosen for the settings (Ollama is probed, the model loaded)."""
-        return self._loaded_backend()[0]
+        """The backend chosen for the settings (Ollama is probed; the model is not
+        loaded yet, so its notice can be told first)."""
+        with self._lock:
+            if self._choice is None:
+                if self._backend_loader is not None:
+                    self._choice, self._model = self._backend_loader(self.settings)
+                else:
+                    from assistant.llm import choose_backend
+
+                    self._choice = choose_backend(self.settings)
+            return self._choice
 
     @property
     def model(self) -> BaseChatModel:
-        """The chat model, loaded once (it also reflects)."""
-        return self._loaded_backend()[1]
-
-    def _loaded_backend(self) -> tuple[BackendChoice, BaseChatModel]:
+        """The chat model of :attr:`choice`, loaded once (it also reflects)."""
         with self._lock:
-            if self._backend is None:
-                if self._backend_loader is not None:
-                    self._backend = self._backend_loader(self.settings)
-                else:
-                    from assistant.llm import choose_backend, load_chat_model
+            choice = self.choice  # a backend_loader gives the model with it
+            if self._model is None:
+                from assistant.llm import load_chat_model
 
-                    choice = choose_backend(self.settings)
-                    self._backend = (choice, load_chat_model(choice, self.settings))
-            return self._backend
+                self._model = load_chat_model(choice, self.settings)
+            return self._model
 
     def recall(self) -> Recall:
         """Recall over :attr:`memories` with the settings' token budget."""
