@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -22,9 +23,10 @@ if TYPE_CHECKING:
 
     from assistant.llm import BackendChoice
     from assistant.llm.gate import ModelGate
-    from assistant.memory.memories import Memories
+    from assistant.memory.consolidation import ConsolidationReport
     from assistant.memory.recall import Recall
-    from assistant.memory.reflection import MemoryManager
+    from assistant.memory.repository import Memories
+    from assistant.reflection.manager import MemoryManager
     from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
 
@@ -70,6 +72,7 @@ class Runtime:
         self._choice: BackendChoice | None = None
         self._model: BaseChatModel | None = None
         self._manager: MemoryManager | None = None
+        self._closed = False
 
     # the parts ---------------------------------------------------------------------
 
@@ -77,6 +80,7 @@ class Runtime:
     def conversations(self) -> ConversationStore:
         """The conversation database."""
         with self._lock:
+            self._check_open()
             if self._conversations is None:
                 self._conversations = ConversationStore(self.settings.database_path)
             return self._conversations
@@ -86,6 +90,7 @@ class Runtime:
         """The user's memories (the embedder loads with them)."""
         assert self.with_memories, "this runtime has no memories"
         with self._lock:
+            self._check_open()
             if self._memories is None:
                 if self._memory_loader is not None:
                     self._memories = self._memory_loader(self.settings)
@@ -136,10 +141,10 @@ class Runtime:
         """The memory manager: reflects with the chat model, giving way to replies."""
         with self._lock:
             if self._manager is None:
-                from assistant.memory.factory import build_memory_manager
+                from assistant.reflection.manager import MemoryManager
 
-                self._manager = build_memory_manager(
-                    self.model, self.memories, self.conversations, self.gate
+                self._manager = MemoryManager(
+                    self.model, self.memories, self.conversations, gate=self.gate
                 )
             return self._manager
 
@@ -158,23 +163,51 @@ class Runtime:
         on_result: Callable[[str, Any], None] | None = None,
     ) -> ReflectionScheduler:
         """A reflection scheduler on :attr:`conversations` (not started; the caller
-        shuts it down). ``reflect`` ``None``: one that only reads the jobs."""
-        from assistant.memory.factory import build_scheduler
+        shuts it down). ``reflect`` ``None``: one that only reads the jobs;
+        ``consolidate``: the nightly consolidation (:meth:`consolidate`)."""
+        from assistant.scheduler import ReflectionScheduler
 
-        return build_scheduler(self.settings, self.conversations, reflect, consolidate, on_result)
+        def cannot(thread_id: str) -> None:
+            raise RuntimeError("this scheduler only reads the jobs")
 
-    def consolidate(self) -> Any:
-        """Run the store-wide consolidation now (needs the memories, not the model)."""
-        from assistant.memory.factory import build_consolidation
+        settings = self.settings
+        return ReflectionScheduler(
+            self.conversations,
+            reflect or cannot,
+            jobstore_url=settings.jobstore,
+            lock_path=settings.scheduler_lock_path,
+            delay_seconds=settings.reflection_delay_seconds,
+            max_wait_seconds=settings.reflection_max_wait_seconds,
+            reconcile_seconds=settings.reconcile_interval_seconds,
+            retry_seconds=settings.reflection_retry_seconds,
+            on_result=on_result,
+            consolidate=consolidate,
+            consolidation_cron=settings.consolidation_cron,
+            job_log=settings.job_log_path,
+        )
 
-        return build_consolidation(self.settings, self.memories)()
+    def consolidate(self) -> ConsolidationReport:
+        """Run the store-wide consolidation now, with the settings' retention period
+        (needs the memories, not the model)."""
+        from assistant.memory.consolidation import consolidate
+
+        days = self.settings.history_retention_days
+        retention = timedelta(days=days) if days is not None else None
+        return consolidate(self.memories, retention=retention)
 
     # closing -----------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this runtime is closed")
+
     def close(self) -> None:
         """Close what was opened, the memories before the conversations. (A caller
-        that leaves a reflection running to the process's end closes nothing.)"""
+        that leaves a reflection running to the process's end closes nothing.) A
+        closed runtime opens nothing again."""
         with self._lock:
+            self._closed = True
+            self._manager = None
             if self._memories is not None:
                 self._memories.close()
                 self._memories = None

@@ -179,10 +179,10 @@ def run_scenario(
 ) -> Score:
     """Tell the scenario's conversations, reflect in ``mode``, score, then ask its questions."""
     from assistant.conversations import ConversationStore
-    from assistant.memory.memories import Memories
     from assistant.memory.recall import Recall
-    from assistant.memory.reflection import MemoryManager
-    from assistant.memory.store import ChromaStore
+    from assistant.memory.repository import Memories
+    from assistant.reflection.manager import MemoryManager
+    from assistant.store.chroma import ChromaStore
 
     where = workdir / mode / scenario.id
     name = index["embed"].name
@@ -254,7 +254,7 @@ def main() -> None:
     parser.add_argument("--verbose", action="store_true", help="list misses and wrong memories")
     args = parser.parse_args()
 
-    from assistant.cli import model_overrides
+    from assistant.cli.app import model_overrides
     from assistant.config import Settings
     from assistant.embeddings import load_embedder
     from assistant.llm import choose_backend, load_chat_model

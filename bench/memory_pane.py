@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from assistant.config import Settings
 from assistant.llm import BackendChoice
 from assistant.memory.factory import open_memories
-from assistant.memory.memories import new_key
+from assistant.memory.repository import new_key
 from assistant.runtime import Runtime
 from bench.recall import synthetic
 from tui.app import AssistantApp

@@ -31,15 +31,15 @@ from assistant.conversations import ConversationStore
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.llm import BackendChoice
 from assistant.memory.factory import build_recall
-from assistant.memory.memories import Memories, new_key
+from assistant.memory.repository import Memories, new_key
 from assistant.memory.schemas import (
     AnyMemory,
     EpisodicMemory,
     ProceduralMemory,
     SemanticMemory,
 )
-from assistant.memory.store import ChromaStore
 from assistant.session import ChatSession
+from assistant.store.chroma import ChromaStore
 
 PEOPLE = [
     "Anna",

@@ -13,7 +13,7 @@ import statistics
 import time
 from pathlib import Path
 
-from assistant.memory.operations import split_sentences
+from assistant.text import split_sentences
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "memory_eval.json"
 

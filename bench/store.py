@@ -3,7 +3,7 @@
 For each size (1k, 10k, 100k items in one namespace) it builds two fresh
 embedded stores in temporary directories:
 
-- ``ChromaStore`` (assistant.memory.store) through ``BaseStore.batch`` puts;
+- ``ChromaStore`` (assistant.store.chroma) through ``BaseStore.batch`` puts;
 - a raw ``chromadb`` collection (cosine space) with ``collection.add``,
 
 with the same random unit vectors (384 dims, as MiniLM's), then times the same
@@ -30,7 +30,7 @@ from langchain_core.embeddings import Embeddings
 from langgraph.store.base import PutOp
 
 from assistant.embeddings import MiniLMEmbeddings
-from assistant.memory.store import ChromaStore
+from assistant.store.chroma import ChromaStore
 
 DIMS = 384
 NS = ("memories", "me")

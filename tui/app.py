@@ -37,8 +37,8 @@ from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, Messag
 from tui.widgets.sidebar import ThreadItem, ThreadList
 
 if TYPE_CHECKING:
-    from assistant.memory.memories import Memories, StoredMemory
-    from assistant.memory.reflection import MemoryManager
+    from assistant.memory.repository import Memories, StoredMemory
+    from assistant.reflection.manager import MemoryManager
     from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Literal
 
-from assistant.memory.memories import Memories, StoredMemory
+from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind
 
 SortKey = Literal["updated", "created", "kind", "text", "source"]

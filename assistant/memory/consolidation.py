@@ -20,9 +20,9 @@ from datetime import datetime, timedelta
 
 from langgraph.store.base import PutOp
 
-from assistant.memory.memories import Memories, StoredMemory
-from assistant.memory.operations import content_stems
+from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, utcnow
+from assistant.text import content_stems
 
 #: Cosine similarity at or above which two memories of one kind are one memory.
 MERGE_THRESHOLD = 0.9

@@ -20,13 +20,7 @@ from typing import Literal
 
 from assistant.errors import InputError
 from assistant.memory.consolidation import MERGE_THRESHOLD, find_twin, merge, same_text
-from assistant.memory.memories import Memories, StoredMemory, new_key
-from assistant.memory.operations import (
-    behaviour_request,
-    first_person,
-    split_sentences,
-    users_statement,
-)
+from assistant.memory.repository import Memories, StoredMemory, new_key
 from assistant.memory.schemas import (
     KINDS,
     MAX_FIELD_CHARS,
@@ -40,6 +34,8 @@ from assistant.memory.schemas import (
     utcnow,
     validation_problems,
 )
+from assistant.memory.statements import behaviour_request, first_person, users_statement
+from assistant.text import split_sentences
 
 #: Prefixes that name the kind of a memory written by hand.
 KIND_PREFIXES = {"rule:": "procedural", "fact:": "semantic"}

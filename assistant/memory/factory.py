@@ -1,26 +1,17 @@
-"""Build the memory store from the settings."""
+"""Open the memory store and the user's memories from the settings."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import IndexConfig
 
-from assistant.memory.store import ChromaStore
+from assistant.store.chroma import ChromaStore
 
 if TYPE_CHECKING:
-    from langchain_core.language_models import BaseChatModel
-
     from assistant.config import Settings
-    from assistant.conversations import ConversationStore
-    from assistant.llm.gate import ModelGate
-    from assistant.memory.consolidation import ConsolidationReport
-    from assistant.memory.memories import Memories
     from assistant.memory.recall import Recall
-    from assistant.memory.reflection import MemoryManager
-    from assistant.scheduler import ReflectionScheduler
+    from assistant.memory.repository import Memories
 
 
 def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStore:
@@ -73,7 +64,7 @@ def open_memories(settings: Settings) -> Memories:
     Raises:
         EmbedderMismatchError, StorageError, ConfigError: as :func:`open_store`.
     """
-    from assistant.memory.memories import Memories
+    from assistant.memory.repository import Memories
 
     return Memories(open_store(settings), memory_namespace(settings))
 
@@ -83,62 +74,3 @@ def build_recall(settings: Settings, memories: Memories) -> Recall:
     from assistant.memory.recall import Recall
 
     return Recall(memories, budget_tokens=settings.recall_budget_tokens)
-
-
-def build_memory_manager(
-    model: BaseChatModel,
-    memories: Memories,
-    conversations: ConversationStore,
-    gate: ModelGate | None = None,
-) -> MemoryManager:
-    """The memory manager that reflects with ``model`` on threads of ``conversations``
-    (giving way to replies through ``gate``, if given)."""
-    from assistant.memory.reflection import MemoryManager
-
-    return MemoryManager(model, memories, conversations, gate=gate)
-
-
-def build_consolidation(
-    settings: Settings, memories: Memories
-) -> Callable[[], ConsolidationReport]:
-    """The store-wide consolidation with the settings' retention period."""
-    from assistant.memory.consolidation import consolidate
-
-    days = settings.history_retention_days
-    retention = timedelta(days=days) if days is not None else None
-    return lambda: consolidate(memories, retention=retention)
-
-
-def build_scheduler(
-    settings: Settings,
-    conversations: ConversationStore,
-    reflect: Callable[[str], Any] | None = None,
-    consolidate: Callable[[], Any] | None = None,
-    on_result: Callable[[str, Any], None] | None = None,
-) -> ReflectionScheduler:
-    """The reflection scheduler the settings describe (not started).
-
-    Args:
-        reflect: reflects on a thread (``MemoryManager.reflect``); ``None`` for a
-            scheduler that only reads (``assistant jobs``).
-        consolidate: the nightly consolidation (:func:`build_consolidation`).
-    """
-    from assistant.scheduler import ReflectionScheduler
-
-    def cannot(thread_id: str) -> None:
-        raise RuntimeError("this scheduler only reads the jobs")
-
-    return ReflectionScheduler(
-        conversations,
-        reflect or cannot,
-        jobstore_url=settings.jobstore,
-        lock_path=settings.scheduler_lock_path,
-        delay_seconds=settings.reflection_delay_seconds,
-        max_wait_seconds=settings.reflection_max_wait_seconds,
-        reconcile_seconds=settings.reconcile_interval_seconds,
-        retry_seconds=settings.reflection_retry_seconds,
-        on_result=on_result,
-        consolidate=consolidate,
-        consolidation_cron=settings.consolidation_cron,
-        job_log=settings.job_log_path,
-    )

@@ -27,7 +27,7 @@ from typing import Literal
 
 from langchain_core.messages.utils import count_tokens_approximately
 
-from assistant.memory.memories import Memories, StoredMemory
+from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, MemoryKind
 
 Reason = Literal["pinned", "procedural", "similar"]

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from assistant.errors import InputError
 from assistant.memory.consolidation import MERGE_THRESHOLD, find_twin, merge, same_text
-from assistant.memory.memories import Memories, StoredMemory, new_key
+from assistant.memory.repository import Memories, StoredMemory, new_key
 from assistant.memory.schemas import KINDS, AnyMemory, from_value, utcnow, validation_problems
 
 ExportFormat = Literal["jsonl", "markdown"]

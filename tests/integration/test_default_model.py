@@ -12,7 +12,7 @@ from assistant.conversations import ConversationStore
 from assistant.llm import choose_backend, load_chat_model
 from assistant.llm.bundled import MODELS, installed
 from assistant.memory.factory import open_memories
-from assistant.memory.reflection import MemoryManager
+from assistant.reflection.manager import MemoryManager
 from tests.integration.conftest import local_settings
 
 pytestmark = [

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from assistant.cli import cli
+from assistant.cli.app import cli
 from assistant.errors import InputError
 from assistant.memory.factory import open_memories
-from assistant.memory.memories import Memories
+from assistant.memory.repository import Memories
 from assistant.memory.schemas import (
     EpisodicMemory,
     ProceduralMemory,

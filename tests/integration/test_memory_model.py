@@ -9,8 +9,8 @@ import pytest
 from assistant.conversations import ConversationStore
 from assistant.llm import choose_backend
 from assistant.memory.factory import build_recall, open_memories
-from assistant.memory.reflection import MemoryManager
 from assistant.memory.schemas import from_value
+from assistant.reflection.manager import MemoryManager
 from assistant.session import ChatSession, MemoriesRecalled, ReplyFinished
 from tests.integration.conftest import local_settings, run_cli
 

@@ -13,8 +13,8 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from assistant.conversations import ConversationStore
-from assistant.memory.memories import Memories
-from assistant.memory.store import ChromaStore
+from assistant.memory.repository import Memories
+from assistant.store.chroma import ChromaStore
 
 NAMESPACE = ("memories", "me")
 

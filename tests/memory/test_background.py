@@ -12,9 +12,9 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from assistant.llm.gate import ModelGate, Preempted
 from assistant.memory.consolidation import consolidate
-from assistant.memory.memories import Memories
-from assistant.memory.reflection import MemoryManager
+from assistant.memory.repository import Memories
 from assistant.memory.schemas import EpisodicMemory, Provenance, SemanticMemory, utcnow
+from assistant.reflection.manager import MemoryManager
 from tests.memory.conftest import ScriptedModel, fact, judged, thread_with
 
 FIDO = judged((fact("The user's dog is called Fido."), "create", ""))

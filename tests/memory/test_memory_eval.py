@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assistant.memory.operations import split_sentences
+from assistant.text import split_sentences
 from bench.memory_eval import Score, load_eval_set, score_memories
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from assistant.conversations import ConversationStore
-from assistant.memory.memories import Memories
-from assistant.memory.reflection import MemoryManager
+from assistant.memory.repository import Memories
 from assistant.memory.schemas import Provenance, SemanticMemory
+from assistant.reflection.manager import MemoryManager
 from tests.memory.conftest import ScriptedModel, fact, judged, thread_with
 
 
@@ -300,8 +300,8 @@ def test_a_plan_is_a_dated_fact_not_an_experience(memories, conversations) -> No
 
 
 def test_the_worked_examples_fit_their_own_schema() -> None:
-    from assistant.memory.operations import output_schema, parse_output
-    from assistant.memory.prompting import kind_prompts
+    from assistant.reflection.output import output_schema, parse_output
+    from assistant.reflection.prompts import kind_prompts
 
     for prompt in kind_prompts():
         sentences = [

@@ -7,9 +7,9 @@ import pytest
 from assistant.errors import InputError
 from assistant.memory.catalog import MemoryCatalog, pages, source_label
 from assistant.memory.editing import EditConflict, content_fields, create, edit, search
-from assistant.memory.memories import Memories, StoredMemory, new_key
-from assistant.memory.review import linked, recent_changes, state, undo
+from assistant.memory.repository import Memories, StoredMemory, new_key
 from assistant.memory.schemas import ProceduralMemory, SemanticMemory
+from assistant.reflection.review import linked, recent_changes, state, undo
 from tests.memory.conftest import ScriptedModel, fact, judged, thread_with
 from tests.memory.test_reflection import manager
 

@@ -16,7 +16,7 @@ from langgraph.store.base import BaseStore, IndexConfig
 from langgraph.store.memory import InMemoryStore
 
 from assistant.embeddings import MiniLMEmbeddings
-from assistant.memory.store import ChromaStore
+from assistant.store.chroma import ChromaStore
 
 StoreFactory = Callable[..., BaseStore]
 

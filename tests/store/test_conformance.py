@@ -2,7 +2,7 @@
 
 Every test holds for both stores: the same operations give the same answers
 (search scores aside), which makes ``InMemoryStore`` the reference. Where the
-stores differ on purpose, the test says so (see ``assistant.memory.store``).
+stores differ on purpose, the test says so (see ``assistant.store.chroma``).
 """
 
 import asyncio
@@ -19,7 +19,7 @@ from langgraph.store.base import (
 )
 from langgraph.store.memory import InMemoryStore
 
-from assistant.memory.store import ChromaStore
+from assistant.store.chroma import ChromaStore
 
 NS = ("memories", "alice")
 

@@ -18,7 +18,7 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from assistant.config import Settings
 from assistant.errors import StorageError
 from assistant.memory.factory import open_store
-from assistant.memory.store import ChromaStore, EmbedderMismatchError
+from assistant.store.chroma import ChromaStore, EmbedderMismatchError
 from tests.integration.conftest import run_cli
 
 NS = ("memories", "me")
@@ -28,7 +28,7 @@ FAKE = {"dims": 16, "embed": DeterministicFakeEmbedding(size=16), "fields": ["te
 WRITER = """
 import sys, time
 from langchain_core.embeddings import DeterministicFakeEmbedding
-from assistant.memory.store import ChromaStore
+from assistant.store.chroma import ChromaStore
 path, first, count, pause = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
 index = {"dims": 16, "embed": DeterministicFakeEmbedding(size=16), "fields": ["text"]}
 store = ChromaStore.persistent(__import__("pathlib").Path(path), index=index)

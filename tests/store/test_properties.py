@@ -1,6 +1,6 @@
 """Random operation sequences: ChromaStore against InMemoryStore as the oracle.
 
-Where InMemoryStore has a documented quirk (see ``assistant.memory.store``) the
+Where InMemoryStore has a documented quirk (see ``assistant.store.chroma``) the
 comparison states it: it lists namespaces that were emptied or only read, and
 keeps the vectors of an item put again with ``index=False``.
 """
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from langchain_core.embeddings import DeterministicFakeEmbedding
 from langgraph.store.memory import InMemoryStore
 
-from assistant.memory.store import ChromaStore
+from assistant.store.chroma import ChromaStore
 
 NAMESPACES = [("a",), ("a", "b"), ("a", "c"), ("d",)]
 PREFIXES = [(), ("a",), ("a", "b"), ("d",), ("x",)]

@@ -5,8 +5,8 @@ from collections.abc import Iterator
 import pytest
 
 from assistant.config import Settings
-from assistant.memory.memories import Memories
-from assistant.memory.store import ChromaStore
+from assistant.memory.repository import Memories
+from assistant.store.chroma import ChromaStore
 from tests.memory.conftest import NAMESPACE
 
 

@@ -6,7 +6,7 @@ from textual.widgets import Button, Static
 
 from assistant.config import Settings
 from assistant.llm import BackendChoice
-from assistant.memory.memories import Memories, new_key
+from assistant.memory.repository import Memories, new_key
 from assistant.memory.schemas import ProceduralMemory, SemanticMemory
 from assistant.runtime import Runtime
 from tests.memory.conftest import ScriptedModel, fact, judged

@@ -11,7 +11,7 @@ from textual.widgets import Button, Input, Label, Select, Static, TabbedContent
 
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
-from assistant.memory.memories import Memories
+from assistant.memory.repository import Memories
 from assistant.memory.schemas import (
     EpisodicMemory,
     ProceduralMemory,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.memory.operations import split_sentences
+from assistant.text import split_sentences
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,7 @@ def test_sentences_split_at_their_ends_not_at_abbreviations(
 
 
 def test_people_are_named_with_their_relation_titles_are_no_names() -> None:
-    from assistant.memory.operations import named_relations
+    from assistant.memory.statements import named_relations
 
     assert named_relations("My sister Ana moved here with my partner Joao.") == [
         ("sister", "Ana"),

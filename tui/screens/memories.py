@@ -38,8 +38,8 @@ from tui.screens.memory_form import MemoryFormScreen
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
-    from assistant.memory.memories import Memories, StoredMemory
-    from assistant.memory.review import ReviewedChange
+    from assistant.memory.repository import Memories, StoredMemory
+    from assistant.reflection.review import ReviewedChange
 
 #: Rows the table holds at first, and how many more it takes near its end.
 WINDOW = 200
@@ -713,7 +713,7 @@ class MemoryScreen(Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="pane-changes")
     def load_changes(self) -> None:
         """The changes of the last reflections, newest first, with whether each holds."""
-        from assistant.memory.review import recent_changes, state
+        from assistant.reflection.review import recent_changes, state
 
         try:
             changes = recent_changes(self.conversations)
@@ -771,7 +771,7 @@ class MemoryScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, group="pane-write")
     def undo_reviewed(self, reviewed: ReviewedChange) -> None:
         """Undo a change of a reflection (with its linked supersede or successor)."""
-        from assistant.memory.review import linked, undo
+        from assistant.reflection.review import linked, undo
 
         group = linked(reviewed, self.changes)
         try:

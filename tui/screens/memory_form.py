@@ -26,7 +26,7 @@ from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
 
 if TYPE_CHECKING:
-    from assistant.memory.memories import Memories, StoredMemory
+    from assistant.memory.repository import Memories, StoredMemory
 
 FIELD_HINTS = {
     "subject": "who or what the fact is about, e.g. the user's sister",

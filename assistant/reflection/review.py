@@ -1,7 +1,7 @@
 """What the last reflections changed, and undoing it.
 
 Every applied reflection keeps its resolved changes in the conversation
-database's journal (:mod:`assistant.memory.changes`): the whole new value of
+database's journal (:mod:`assistant.reflection.journal`): the whole new value of
 each memory and the value it replaced. That is enough to list them for review,
 newest first, to tell whether each still holds, and to put the value before it
 back. An undo only writes when the memory is still what the reflection left
@@ -24,9 +24,9 @@ from langgraph.store.base import PutOp
 
 from assistant.conversations import ConversationStore
 from assistant.errors import InputError
-from assistant.memory.changes import Change, Plan
-from assistant.memory.memories import Memories, StoredMemory
+from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import from_value
+from assistant.reflection.journal import Change, Plan
 
 ChangeState = Literal["current", "undone", "changed since"]
 #: What each change op is called for people.

@@ -1,6 +1,6 @@
 """One namespace of a ``ChromaStore``: its Chroma collections, read and written.
 
-Layout (see ``assistant.memory.store``): the ``items`` collection has one record
+Layout (see ``assistant.store.chroma``): the ``items`` collection has one record
 per item, id ``"k:" + key``, metadata ``value`` (JSON), ``created_at`` and
 ``updated_at`` (epoch seconds), ``rev``, ``vectors`` (how many texts were
 embedded) and ``index`` (the put's ``index`` argument, JSON). Its embedding is
@@ -20,8 +20,8 @@ from typing import Any
 from langgraph.store.base import Item, PutOp, SearchItem
 
 from assistant.errors import StorageError
-from assistant.memory.filters import matches_filter
-from assistant.memory.records import Best, keep, placeholder, search_item, to_item
+from assistant.store.filters import matches_filter
+from assistant.store.records import Best, keep, placeholder, search_item, to_item
 
 PAGE = 512
 Vectors = list[list[float]]

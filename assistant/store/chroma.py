@@ -68,10 +68,10 @@ from langgraph.store.base import (
 )
 
 from assistant.errors import StorageError
-from assistant.memory.filters import matches_condition
-from assistant.memory.locking import ProcessLock
-from assistant.memory.namespace import PAGE, NamespaceCollections
-from assistant.memory.records import Best, describe_embedder, dumps, search_item
+from assistant.store.filters import matches_condition
+from assistant.store.locking import ProcessLock
+from assistant.store.namespace_collections import PAGE, NamespaceCollections
+from assistant.store.records import Best, describe_embedder, dumps, search_item
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from functools import cache
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from assistant.assets import read_text
-from assistant.memory.operations import known_id, sentence_id
+from assistant.reflection.output import known_id, sentence_id
 
 PROMPT_KINDS = ("episodic", "procedural", "semantic")
 

@@ -1,4 +1,4 @@
-"""How items are kept as Chroma records (see ``assistant.memory.store``)."""
+"""How items are kept as Chroma records (see ``assistant.store.chroma``)."""
 
 from __future__ import annotations
 

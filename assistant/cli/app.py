@@ -1,0 +1,134 @@
+"""The ``assistant`` command (Typer): global options, the TUI, and the subcommands.
+
+``assistant`` alone opens the TUI; each subcommand lives in its own module of
+this package. Exit codes: 0 ok, 1 an error (one line on stderr), 2 a usage
+error, 130 interrupted.
+"""
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from assistant import __version__
+from assistant.cli import chat, doctor, jobs
+from assistant.cli.memories import memories
+from assistant.cli.models import models
+from assistant.config import Backend, Settings
+from assistant.errors import AssistantError
+from assistant.paths import default_config_file
+from assistant.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+cli = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="A local-first personal assistant for the terminal that remembers.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@dataclass
+class Context:
+    """What the global options give every subcommand."""
+
+    settings: Settings
+    config_file: Path
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"assistant {__version__}")
+        raise typer.Exit()
+
+
+def model_overrides(model: str | None) -> dict[str, object]:
+    """``--model``: a bundled model (``default``, ``small``, ``tiny``), an Ollama model
+    name, or a path to a ``.gguf`` file; the first and the last mean the embedded backend."""
+    if model is None:
+        return {}
+    if model in ("default", "small", "tiny"):
+        return {"local_model": model, "backend": "local"}
+    if model.endswith(".gguf") or os.sep in model:
+        return {"local_model_path": Path(model), "backend": "local"}
+    return {"ollama_model": model}
+
+
+@cli.callback(invoke_without_command=True)
+def main_options(
+    ctx: typer.Context,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", help="Keep all data here (env ASSISTANT_DATA_DIR)."),
+    ] = None,
+    backend: Annotated[
+        Backend | None,
+        typer.Option("--backend", help="auto, ollama or local (env ASSISTANT_BACKEND)."),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="default, small or tiny (bundled), an Ollama model, or a .gguf file."
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="TOML config file (env ASSISTANT_CONFIG)."),
+    ] = None,
+    _: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Chat with a local model that remembers. Without a command, opens the TUI."""
+    overrides: dict[str, object] = {"data_dir": data_dir, "backend": backend}
+    overrides |= model_overrides(model)
+    config = config or default_config_file()
+    settings = Settings.load(config, **overrides)
+    from assistant.logs import setup_logging
+
+    setup_logging(settings.log_dir)  # type: ignore[arg-type]
+    ctx.obj = Context(settings, config)
+    if ctx.invoked_subcommand is None:
+        from tui.app import AssistantApp
+
+        runtime = Runtime(settings)
+        app = AssistantApp(runtime)
+        try:
+            app.run()
+        finally:
+            if not app.left_running:
+                runtime.close()
+        if app.left_running:
+            # A background reflection is still in a model call or an embedding:
+            # end now rather than wait for it or free the model under it. It
+            # wrote nothing yet (or its journal completes it), so it runs again.
+            logging.shutdown()
+            sys.stdout.flush()
+            os._exit(0)
+
+
+cli.command()(chat.chat)
+cli.command()(chat.threads)
+cli.command()(doctor.doctor)
+cli.command()(jobs.reflect)
+cli.command()(jobs.jobs)
+cli.command()(jobs.daemon)
+cli.add_typer(models, name="models")
+cli.add_typer(memories, name="memories")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    os.umask(0o077)  # every file we create is readable by the user alone
+    try:
+        cli()
+    except AssistantError as exc:
+        log.error("%s", exc)
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,169 @@
+"""``assistant chat`` and ``assistant threads``: one message from the command
+line, its reply streamed to stdout, and the list of conversations."""
+
+import asyncio
+import json
+import sys
+from contextlib import aclosing
+from typing import Annotated
+
+import typer
+
+from assistant.commands import Command, command_help, parse_command
+from assistant.config import Settings
+from assistant.conversations import ConversationStore
+from assistant.errors import AssistantError, InputError
+from assistant.formats import local_time
+from assistant.runtime import Runtime
+
+
+def chat(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The message; '-' reads it from stdin.")],
+    thread: Annotated[
+        str | None, typer.Option("--thread", "-t", help="Continue this conversation (id).")
+    ] = None,
+    new: Annotated[bool, typer.Option("--new", "-n", help="Start a new conversation.")] = False,
+    incognito: Annotated[
+        bool,
+        typer.Option(
+            "--incognito", help="Make the conversation private: nothing remembered or recalled."
+        ),
+    ] = False,
+) -> None:
+    """Send one message and stream the reply to stdout (default: the latest conversation).
+
+    A message such as "/remember TEXT" or "/reflect" runs that command instead.
+    """
+    if thread and new:
+        raise InputError("Give either --thread or --new, not both.")
+    if text == "-":
+        text = sys.stdin.read()
+    settings: Settings = ctx.obj.settings
+    parsed = parse_command(text)
+    if isinstance(parsed, Command):
+        for line in run_command(settings, parsed, thread):
+            typer.echo(line)
+        return
+    try:
+        asyncio.run(run_chat(settings, parsed, thread_id=thread, new=new, incognito=incognito))
+    except KeyboardInterrupt:
+        typer.echo("\nStopped. Your message and the partial reply are saved.", err=True)
+        raise typer.Exit(130) from None
+
+
+def threads(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List conversations, most recent first."""
+    with Runtime(ctx.obj.settings) as runtime:
+        _list_threads(runtime.conversations, as_json)
+
+
+def _list_threads(store: ConversationStore, as_json: bool) -> None:
+    for thread in store.list_threads():
+        count = store.count_messages(thread.id)
+        if as_json:
+            row = {
+                "id": thread.id,
+                "title": thread.title,
+                "updated_at": thread.updated_at.isoformat(),
+                "messages": count,
+                "backend": thread.backend,
+                "model": thread.model,
+            }
+            typer.echo(json.dumps(row))
+        else:
+            when = local_time(thread.updated_at)
+            typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {thread.title}")
+
+
+async def run_chat(
+    settings: Settings,
+    text: str,
+    *,
+    thread_id: str | None = None,
+    new: bool = False,
+    incognito: bool = False,
+) -> str:
+    """Send ``text`` and write the reply to stdout as it streams.
+
+    The conversation is ``thread_id``, a new one with ``new``, else the most recent
+    one (a new one when there is none); ``incognito`` makes it private first.
+    Notices go to stderr.
+
+    Returns:
+        The id of the thread the message went to.
+
+    Raises:
+        AssistantError: bad input, storage or model failure (one-line message).
+    """
+    from assistant.session import check_message
+
+    check_message(text, settings.max_message_chars)  # bad input costs no model load
+    with Runtime(settings) as runtime:
+        return await _chat(runtime, text, thread_id, new=new, incognito=incognito)
+
+
+async def _chat(
+    runtime: Runtime, text: str, thread_id: str | None, *, new: bool, incognito: bool
+) -> str:
+    from assistant.session import ReplyFinished, ReplyToken, RulesSaved
+
+    store = runtime.conversations
+    thread = store.get_thread(thread_id) if thread_id else None
+    if runtime.choice.notice:
+        print(f"note: {runtime.choice.notice}", file=sys.stderr)
+    recall = None
+    try:
+        recall = runtime.recall()
+    except AssistantError as exc:
+        print(f"note: memories are off for this message: {exc}", file=sys.stderr)
+    session = runtime.session(recall)
+    if thread is None:
+        latest = None if new else next(iter(store.list_threads(limit=1)), None)
+        thread = latest or store.create_thread()
+    if incognito and not thread.incognito:
+        thread = store.set_incognito(thread.id, True)
+    async with aclosing(session.send(thread.id, text)) as events:
+        async for event in events:
+            if isinstance(event, ReplyToken):
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, RulesSaved):
+                print(f"note: rule saved: {' '.join(event.rules)}", file=sys.stderr)
+            elif isinstance(event, ReplyFinished) and event.message.error:
+                print(f"\nnote: {event.message.error}", file=sys.stderr)
+    sys.stdout.write("\n")
+    return thread.id
+
+
+def run_command(settings: Settings, command: Command, thread_id: str | None) -> list[str]:
+    """A slash command given to ``assistant chat``: ``/remember`` and ``/reflect`` run
+    (no chat model is loaded for ``/remember``); the others say what to use instead.
+
+    Returns:
+        Lines to print.
+
+    Raises:
+        AssistantError: as :func:`run_reflect`, or bad input to ``/remember``.
+    """
+    from assistant.memory.editing import remember
+
+    if command.name == "help":
+        return command_help().splitlines()
+    if command.name == "reflect":
+        from assistant.cli.jobs import run_reflect
+
+        return run_reflect(settings, thread_id)
+    if command.name == "remember":
+        with Runtime(settings) as runtime:
+            done = remember(runtime.memories, command.argument, thread_id=thread_id)
+        verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
+        return [f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]"]
+    hint = {
+        "forget": "/forget asks before it deletes: use it in the TUI (`assistant`).",
+        "incognito": "Use `assistant chat --incognito TEXT` to make a conversation private.",
+    }
+    raise InputError(hint[command.name])

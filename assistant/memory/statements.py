@@ -1,0 +1,155 @@
+"""What a user's sentence says, read without a model: a request about how the
+assistant should answer, a self-disclosure, the user's name, the people they name.
+
+Deterministic safety nets for models too small to see these, used by reflection
+and by memories written by hand (``/remember``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.text import STOPWORDS, words
+
+_REQUEST = re.compile(
+    r"^(?:(?:from now on|in (?:the )?future|going forward|henceforth)\b[,:]?\s*"
+    r"(?:please\s+)?|please\s+(?=always|never|don'?t|do not|stop|use|answer|reply|call|keep)"
+    r"|(?=(?:always|never|don'?t|do not)\s+\w))",
+    re.IGNORECASE,
+)
+
+#: Words that show a sentence is about how the assistant answers or behaves.
+_BEHAVIOUR = re.compile(
+    r"\b(?:answers?|answering|repl(?:y|ies)|respon(?:d|ses?)|explain\w*|explanations?|"
+    r"summar\w+|format\w*|bullets?|lists?|tables?|code|examples?|emojis?|words|sentences?|"
+    r"paragraphs?|language|english|french|german|spanish|portuguese|italian|metric|imperial|"
+    r"units?|celsius|fahrenheit|tone|formal|informal|casual|brief(?:ly)?|short(?:er)?|"
+    r"concise(?:ly)?|detail(?:ed|s)?|verbose|jargon|markdown|call me|address me|remind me|"
+    r"ask me|tell me|talk to me|speak|write)\b",
+    re.IGNORECASE,
+)
+#: Words to someone else: a person addressed by name ("Take care, Sam!"), or
+#: encouragement ("You got this!", "You can do it").
+_ELSEWHERE = re.compile(
+    r",\s*[A-Z][a-z]+[!.?]*$|(?i:\byou(?:'ve)? got this\b|\byou can do (?:it|this)\b)"
+)
+
+
+def addresses_assistant(sentence: str) -> bool:
+    """Whether ``sentence`` asks the assistant to behave a certain way: it speaks of
+    answers, formats, languages, units or the assistant itself, and is addressed
+    to no one else by name. Encouragement ("Don't forget, you got this!") and
+    words to other people ("Take care, Sam!") are not requests to the assistant.
+    """
+    text = sentence.strip()
+    return not _ELSEWHERE.search(text) and bool(_BEHAVIOUR.search(text))
+
+
+_DISCLOSURE = re.compile(
+    r"^(?:(?:my|our) \w+"
+    r"|(?:i am|i'm) (?:a|an|from|allergic|vegan|vegetarian)\b"
+    r"|i (?:live|work|grew up|was born|study|studied)\b"
+    r"|i (?:like|love|hate|prefer|enjoy|dislike|can't stand|cannot stand)\b"
+    r"|i (?:have|own|had) (?:a|an|two|three|four|\d+)\b)",
+    re.IGNORECASE,
+)
+#: Words that say nothing on their own: a disclosure needs more than these.
+_VAGUE = frozenset(
+    """it this that these those them they thing things stuff one lot so much really
+    too very well here there now then always just""".split()  # noqa: SIM905
+)
+
+
+def self_disclosure(sentence: str) -> str | None:
+    """The sentence, when it is one in which the user tells about themselves ("My
+    dog's name is Fido.", "I'm a nurse.", "I live in Lyon."), else ``None``.
+    "I love it." tells nothing on its own (what is "it"?) and is not one.
+
+    A deterministic safety net for models too small to see it: what it keeps is
+    the user's own words, never a paraphrase.
+    """
+    text = sentence.strip()
+    match = _DISCLOSURE.match(text)
+    if text.endswith("?") or len(text.split()) < 3 or not match:
+        return None
+    rest = [w.lower() for w in words(text[match.end() :])]
+    if not [w for w in rest if w not in STOPWORDS and w not in _VAGUE]:
+        return None
+    return text if text[-1] in ".!" else f"{text}."
+
+
+_NAME = re.compile(
+    r"\b(?:my name is|my name's|call me|i'm called|i am called"
+    r"|(?:i'm|i am)(?=\s+[A-Z]\w*\s*(?:[,.!]|$|and\b)))"
+    r"\s+([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b",
+    re.IGNORECASE,
+)
+#: Capitalised words that follow "I'm" and are not names.
+_NOT_NAMES = frozenset(
+    """fine good okay ok great sorry sure back home here ready done new tired happy
+    british english american french german italian spanish portuguese dutch irish
+    scottish welsh canadian australian brazilian mexican chinese japanese indian
+    catholic christian jewish muslim buddhist hindu vegan vegetarian single married""".split()  # noqa: SIM905
+)
+
+
+def own_name(sentence: str) -> str | None:
+    """The user's name, when ``sentence`` tells it ("I'm Marta, a nurse", "My name
+    is Joao", "Call me Sam"), else ``None``. The name must be written with a
+    capital; a nationality or a state ("I'm French.", "I'm Tired.") is no name."""
+    match = _NAME.search(sentence)
+    if match is None or not match.group(1)[0].isupper():
+        return None
+    name = match.group(1)
+    return None if name.lower() in _NOT_NAMES else name
+
+
+_RELATIVE = re.compile(
+    r"\b[Mm]y (partner|wife|husband|girlfriend|boyfriend|fianc[eé]e?|sister|brother|mother|"
+    r"mum|mom|father|dad|son|daughter|aunt|uncle|cousin|niece|nephew|grandmother|"
+    r"grandfather|friend|best friend|boss|colleague|flatmate|roommate|neighbour|neighbor|"
+    r"dog|cat|doctor|teacher)(?:,)? (?!(?:Dr|Mr|Mrs|Ms|Mx|Prof|St)\b)"
+    r"([A-Z][a-z]+(?:-[A-Z][a-z]+)?)\b"
+)
+
+
+def named_relations(sentence: str) -> list[tuple[str, str]]:
+    """The people (and pets) ``sentence`` names with their relation to the user,
+    as ``(relation, name)``: "moved with my partner Joao" -> [("partner", "Joao")].
+    The name must follow the relation and be written with a capital; a title
+    ("my doctor, Dr. Patel") is no name."""
+    return [(m.group(1), m.group(2)) for m in _RELATIVE.finditer(sentence)]
+
+
+#: How a sentence in the first person starts.
+_FIRST_PERSON = ("i ", "i'm ", "i've ", "i'd ", "i'll ", "my ", "we ", "our ", "we're ")
+
+
+def first_person(text: str) -> bool:
+    """Whether ``text`` starts in the first person ("I ...", "My ...", "We ...")."""
+    return text.strip().lower().startswith(_FIRST_PERSON)
+
+
+def users_statement(text: str) -> str:
+    """A first-person fact kept in the user's own words, attributed to them
+    ("I'm a nurse" -> 'The user said: "I'm a nurse."'), so that a prompt never
+    shows a bare "I" that the model could take for itself."""
+    text = text.strip()
+    return f'The user said: "{text if text[-1] in ".!?" else f"{text}."}"'
+
+
+def behaviour_request(sentence: str) -> str | None:
+    """The rule in a sentence that asks the assistant to behave a certain way from
+    now on ("From now on, answer in metric units." -> "Answer in metric units."),
+    or ``None``. A deterministic safety net for models too small to see it."""
+    match = _REQUEST.match(sentence.strip())
+    if not match:
+        return None
+    explicit = bool(match.group(0).strip())  # "from now on", "in future", "please"
+    if _ELSEWHERE.search(sentence.strip()) or not (explicit or addresses_assistant(sentence)):
+        return None
+    rule = sentence.strip()[match.end() :].strip()
+    if len(rule.split()) < 2:
+        return None
+    rule = rule[0].upper() + rule[1:]
+    return rule if rule[-1] in ".!?" else f"{rule}."
