@@ -20,6 +20,7 @@ from assistant.cli.memories import memories
 from assistant.cli.models import models
 from assistant.config import Backend, Settings
 from assistant.errors import AssistantError
+from assistant.formats import terminal_safe
 from assistant.paths import default_config_file
 from assistant.runtime import Runtime
 
@@ -130,5 +131,5 @@ def main() -> None:
         cli()
     except AssistantError as exc:
         log.error("%s", exc)
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(f"error: {terminal_safe(str(exc))}", err=True)
         sys.exit(1)

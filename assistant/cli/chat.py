@@ -2,7 +2,6 @@
 line, its reply streamed to stdout, and the list of conversations."""
 
 import asyncio
-import json
 import sys
 from contextlib import aclosing
 from typing import Annotated
@@ -13,7 +12,7 @@ from assistant.commands import Command, command_help, parse_command
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
-from assistant.formats import local_time
+from assistant.formats import json_line, local_time, terminal_safe
 from assistant.runtime import Runtime
 
 
@@ -43,7 +42,7 @@ def chat(
     parsed = parse_command(text)
     if isinstance(parsed, Command):
         for line in run_command(settings, parsed, thread):
-            typer.echo(line)
+            typer.echo(terminal_safe(line))
         return
     try:
         asyncio.run(run_chat(settings, parsed, thread_id=thread, new=new, incognito=incognito))
@@ -73,10 +72,10 @@ def _list_threads(store: ConversationStore, as_json: bool) -> None:
                 "backend": thread.backend,
                 "model": thread.model,
             }
-            typer.echo(json.dumps(row))
+            typer.echo(json_line(row))
         else:
             when = local_time(thread.updated_at)
-            typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {thread.title}")
+            typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {terminal_safe(thread.title)}")
 
 
 async def run_chat(
@@ -114,12 +113,13 @@ async def _chat(
     store = runtime.conversations
     thread = store.get_thread(thread_id) if thread_id else None
     if runtime.choice.notice:
-        print(f"note: {runtime.choice.notice}", file=sys.stderr)
+        print(f"note: {terminal_safe(runtime.choice.notice)}", file=sys.stderr)
     recall = None
     try:
         recall = runtime.recall()
     except AssistantError as exc:
-        print(f"note: memories are off for this message: {exc}", file=sys.stderr)
+        note = terminal_safe(f"note: memories are off for this message: {exc}")
+        print(note, file=sys.stderr)
     session = runtime.session(recall)
     if thread is None:
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
@@ -129,12 +129,13 @@ async def _chat(
     async with aclosing(session.send(thread.id, text)) as events:
         async for event in events:
             if isinstance(event, ReplyToken):
-                sys.stdout.write(event.text)
+                sys.stdout.write(terminal_safe(event.text))
                 sys.stdout.flush()
             elif isinstance(event, RulesSaved):
-                print(f"note: rule saved: {' '.join(event.rules)}", file=sys.stderr)
+                rules = terminal_safe(" ".join(event.rules))
+                print(f"note: rule saved: {rules}", file=sys.stderr)
             elif isinstance(event, ReplyFinished) and event.message.error:
-                print(f"\nnote: {event.message.error}", file=sys.stderr)
+                print(f"\nnote: {terminal_safe(event.message.error)}", file=sys.stderr)
     sys.stdout.write("\n")
     return thread.id
 

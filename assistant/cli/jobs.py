@@ -1,7 +1,6 @@
 """``assistant reflect``, ``jobs`` and ``daemon``: reflection now, the pending
 reflections, and background reflection without the TUI."""
 
-import json
 import logging
 import os
 import sys
@@ -13,7 +12,7 @@ import typer
 
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
-from assistant.formats import local_time
+from assistant.formats import json_line, local_time, terminal_safe
 from assistant.reflection.journal import ReflectionResult
 from assistant.runtime import Runtime
 
@@ -36,7 +35,7 @@ def reflect(
     if sum((thread is not None, due, every)) > 1:
         raise InputError("Give one of --thread, --due and --all.")
     for line in run_reflect(ctx.obj.settings, thread, due_only=due):
-        typer.echo(line)
+        typer.echo(terminal_safe(line))
 
 
 def jobs(
@@ -45,7 +44,7 @@ def jobs(
 ) -> None:
     """List pending reflections with their due times, and who runs them."""
     for line in list_jobs(ctx.obj.settings, as_json=as_json):
-        typer.echo(line)
+        typer.echo(terminal_safe(line))
 
 
 def daemon(ctx: typer.Context) -> None:
@@ -84,7 +83,7 @@ def run_reflect(settings: Settings, thread_id: str | None, *, due_only: bool = F
             return ["Nothing to reflect on: every conversation is up to date."]
         runtime.memories  # noqa: B018 (the store first: its errors say more than the model's)
         if runtime.choice.notice:
-            print(f"note: {runtime.choice.notice}", file=sys.stderr)
+            print(f"note: {terminal_safe(runtime.choice.notice)}", file=sys.stderr)
         lines, failed = [], []
         for thread in due:
             result = runtime.manager.reflect(thread.id)
@@ -92,7 +91,7 @@ def run_reflect(settings: Settings, thread_id: str | None, *, due_only: bool = F
             if result.status == "failed":
                 failed.append(thread.id[:8])
     if failed:
-        print("\n".join(lines))
+        print(terminal_safe("\n".join(lines)))
         raise AssistantError(
             f"Reflection failed for {', '.join(failed)}; the raw output is in the log. "
             "It runs again with the next message, or with `assistant reflect`."
@@ -126,7 +125,7 @@ def _jobs(runtime: Runtime, *, as_json: bool) -> list[str]:
         thread = store.get_thread(job.thread_id)
         if as_json:
             row = {"thread_id": thread.id, "title": thread.title, "due": job.due.isoformat()}
-            lines.append(json.dumps(row))
+            lines.append(json_line(row))
         else:
             when = local_time(job.due)
             clock = countdown(job.due, now)
@@ -202,5 +201,5 @@ def run_daemon(settings: Settings, stop: threading.Event) -> bool:
 
 def say(line: str) -> None:
     """A daemon line on stdout, timestamped, flushed at once."""
-    print(f"{datetime.now().strftime('%H:%M:%S')} {line}", flush=True)
+    print(f"{datetime.now().strftime('%H:%M:%S')} {terminal_safe(line)}", flush=True)
     logging.getLogger(__name__).info("daemon: %s", line)

@@ -3,7 +3,7 @@ memories, export and import them, and embed them again."""
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from assistant.errors import InputError
+from assistant.formats import json_line, json_safe, terminal_safe
 from assistant.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -36,15 +37,13 @@ def _line(stored: "StoredMemory") -> str:
         for mark, on in (("P", memory.pinned), ("M", memory.muted), ("old", not memory.active))
         if on
     )
-    return f"{stored.key[:8]}  {stored.kind:<10} {marks:<5} {memory.render()}"
+    return terminal_safe(f"{stored.key[:8]}  {stored.kind:<10} {marks:<5} {memory.render()}")
 
 
 def _echo(found: "Iterable[StoredMemory]", as_json: bool) -> None:
     for stored in found:
         if as_json:
-            typer.echo(
-                json.dumps({"id": stored.key, **stored.memory.to_value()}, ensure_ascii=False)
-            )
+            typer.echo(json_line({"id": stored.key, **stored.memory.to_value()}))
         else:
             typer.echo(_line(stored))
 
@@ -104,13 +103,13 @@ def show_memory(
             return
         typer.echo(f"id: {stored.key}")
         for field, value in stored.memory.model_dump(mode="json").items():
-            typer.echo(f"{field}: {value}")
+            typer.echo(terminal_safe(f"{field}: {value}"))
         successor = stored.memory.superseded_by
         if successor and (newer := opened.get(successor)) is not None:
-            typer.echo(f"superseded by: {newer.text}  [{successor[:8]}]")
+            typer.echo(terminal_safe(f"superseded by: {newer.text}  [{successor[:8]}]"))
         for older in opened.every(stored.kind):
             if older.memory.superseded_by == stored.key:
-                typer.echo(f"supersedes: {older.text}  [{older.key[:8]}]")
+                typer.echo(terminal_safe(f"supersedes: {older.text}  [{older.key[:8]}]"))
 
 
 @memories.command("add")
@@ -124,7 +123,8 @@ def add_memory(
     with _memories(ctx) as opened:
         done = remember(opened, text)
     verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
-    typer.echo(f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]")
+    line = f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]"
+    typer.echo(terminal_safe(line))
 
 
 @memories.command("edit")
@@ -229,7 +229,9 @@ def export_memories(
 
     with _memories(ctx) as opened:
         everything = stored_memories(opened)
-    text = "".join(f"{line}\n" for line in export_lines(everything, fmt))
+    # JSON Lines decode to the same memories; Markdown is read, so its text is shown.
+    safe = json_safe if fmt == "jsonl" else terminal_safe
+    text = "".join(f"{safe(line)}\n" for line in export_lines(everything, fmt))
     if file is None:
         sys.stdout.write(text)
         return
@@ -237,7 +239,7 @@ def export_memories(
         file.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise InputError(f"Cannot write {file}: {exc.strerror or exc}.") from exc
-    typer.echo(f"Exported {len(everything)} memories to {file}.", err=True)
+    typer.echo(terminal_safe(f"Exported {len(everything)} memories to {file}."), err=True)
 
 
 @memories.command("import")
@@ -245,17 +247,44 @@ def import_memories(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A JSON Lines export; '-' reads stdin.")],
 ) -> None:
-    """Add the memories of an export: validated whole first (nothing changes if a line
-    is wrong), duplicates merged, written all at once."""
-    from assistant.memory.transfer import import_lines
+    """Add the memories of an export: checked whole first (nothing changes if a line
+    is wrong), control characters removed, duplicates merged, written in chunks
+    with progress on stderr."""
+    from assistant.memory.transfer import FileLines, import_lines
 
-    try:
-        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"Cannot read {file}: {exc}.") from exc
+    lines: Iterable[str]
+    if str(file) == "-":
+        try:
+            lines = sys.stdin.read().splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"Cannot read stdin: {exc}.") from exc
+    else:
+        if not file.is_file():
+            raise InputError(f"Cannot read {file}: no such file.")
+        lines = FileLines(file)
     with _memories(ctx) as opened:
-        report = import_lines(opened, text.splitlines())
+        report = import_lines(opened, lines, progress=_progress())
     typer.echo(f"Imported from {file}: {report.summary}.")
+
+
+def _progress() -> "Callable[[int, int], None]":
+    """Shows an import's progress on stderr: one line rewritten on a terminal,
+    else a line per tenth of the file."""
+    tty = sys.stderr.isatty()
+    shown = [-1]
+
+    def show(done: int, total: int) -> None:
+        if tty:
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\rImporting: {done:,} of {total:,} lines{end}")
+            sys.stderr.flush()
+            return
+        tenth = done * 10 // max(total, 1)
+        if tenth > shown[0]:
+            shown[0] = tenth
+            sys.stderr.write(f"Importing: {done:,} of {total:,} lines\n")
+
+    return show
 
 
 @memories.command()
