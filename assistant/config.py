@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     recall_budget_tokens: int = Field(default=1000, ge=0)
     """Token budget for the memories recalled into each turn's prompt (0: none)."""
 
+    conversation_search: bool = True
+    """Also recall past exchanges: every message of every conversation that is not
+    incognito is embedded and searched (in the memory store, namespace
+    ``("conversations", user_id)``), within the same token budget."""
+
     reflection_delay_seconds: float = Field(default=600.0, gt=0)
     """Quiet time after a conversation's last message before it is reflected on."""
 

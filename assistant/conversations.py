@@ -133,6 +133,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(when: datetime) -> datetime:
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
 def title_from_message(text: str, limit: int = TITLE_CHARS) -> str:
     """A short title from the first message: its first line, cut at a word boundary."""
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
@@ -304,12 +308,15 @@ class ConversationStore:
         backend: str | None = None,
         model: str | None = None,
         memories_used: list[str] | None = None,
+        created_at: datetime | None = None,
     ) -> Message:
         """Append a message and commit. The first user message titles an untitled thread.
 
         ``memories_used``: keys of the memories recalled into a reply's prompt.
+        ``created_at``: when it was written (an imported message's own time; a
+        naive time is taken as UTC); default now.
         """
-        now = _now()
+        now = _now() if created_at is None else _utc(created_at)
         used = json.dumps(memories_used) if memories_used else None
         with self._transaction() as db:
             cursor = db.execute(
@@ -516,6 +523,39 @@ class ConversationStore:
         """How many messages a thread has."""
         rows = self._query("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,))
         return int(rows[0][0])
+
+    # Conversation search (assistant.memory.conversation_search) ---------------
+
+    def messages_after(self, after_id: int, limit: int) -> list[tuple[Message, bool]]:
+        """Up to ``limit`` messages with an id above ``after_id``, in every thread,
+        oldest first, each with whether its thread is incognito."""
+        rows = self._query(
+            "SELECT m.*, t.incognito AS private FROM messages m JOIN threads t"
+            " ON t.id = m.thread_id WHERE m.id > ? ORDER BY m.id LIMIT ?",
+            (after_id, limit),
+        )
+        return [(_message(row), bool(row["private"])) for row in rows]
+
+    def exchange(self, message_ids: list[int]) -> dict[int, tuple[Thread, list[Message]]]:
+        """For each id that still exists in a thread that is not incognito: its thread
+        and the message with its neighbours in the thread (the one before and the
+        one after, where there are), oldest first. One query per id, on an index."""
+        found: dict[int, tuple[Thread, list[Message]]] = {}
+        for message_id in message_ids:
+            rows = self._query(
+                "SELECT * FROM messages WHERE id = ?1 OR id = (SELECT MAX(id) FROM messages"
+                " WHERE thread_id = (SELECT thread_id FROM messages WHERE id = ?1) AND id < ?1)"
+                " OR id = (SELECT MIN(id) FROM messages WHERE thread_id ="
+                " (SELECT thread_id FROM messages WHERE id = ?1) AND id > ?1) ORDER BY id",
+                (message_id,),
+            )
+            messages = [_message(row) for row in rows]
+            if not any(m.id == message_id for m in messages):
+                continue
+            threads = self._query("SELECT * FROM threads WHERE id = ?", (messages[0].thread_id,))
+            if threads and not threads[0]["incognito"]:
+                found[message_id] = (_thread(threads[0]), messages)
+        return found
 
 
 def _thread(row: sqlite3.Row) -> Thread:

@@ -131,10 +131,11 @@ class Runtime:
             return self._model
 
     def recall(self) -> Recall:
-        """Recall over :attr:`memories` with the settings' token budget."""
+        """Recall over :attr:`memories` with the settings' token budget, and
+        conversation search over :attr:`conversations`."""
         from assistant.memory.factory import build_recall
 
-        return build_recall(self.settings, self.memories)
+        return build_recall(self.settings, self.memories, self.conversations)
 
     @property
     def manager(self) -> MemoryManager:

@@ -70,6 +70,11 @@ class ReplyFinished:
 TurnEvent = UserMessageSaved | RulesSaved | MemoriesRecalled | ReplyToken | ReplyFinished
 
 
+#: Messages indexed for conversation search after a reply, at most (a turn's two,
+#: and a few that an earlier turn or another process left).
+INDEX_PER_TURN = 16
+
+
 def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
     """Saved messages as langchain messages, skipping empty ones (failed replies)."""
     kinds = {"user": HumanMessage, "assistant": AIMessage}
@@ -213,7 +218,18 @@ class ChatSession:
         if history is None:
             history = self.store.messages(thread_id)
         earlier = [m.content for m in history[:-1] if m.content.strip()]
-        return self.recall.recall(text, earlier[-2:])
+        return self.recall.recall(text, earlier[-2:], shown=self._window_ids(history))
+
+    def _window_ids(self, history: Sequence[Message]) -> set[int]:
+        """Ids of the messages :meth:`build_prompt` puts into the prompt (its history
+        window and the latest message): conversation search leaves them out."""
+        said = [m for m in history if m.content.strip()]
+        if not said:
+            return set()
+        *past, latest = said
+        budget = self.settings.history_tokens - count_tokens_approximately(to_langchain([latest]))
+        kept = history_window(to_langchain(past), budget, step=self.settings.history_tokens // 2)
+        return {m.id for m in said[len(past) - len(kept) :]}
 
     def build_prompt(
         self,
@@ -316,6 +332,11 @@ class ChatSession:
             reply = self._save_reply(thread_id, parts, "complete", None, used)
         assert reply is not None
         yield ReplyFinished(reply)
+        if self.recall is not None and not thread.incognito:
+            try:  # the turn into conversation search, off the next turn's path
+                await asyncio.to_thread(self.recall.index_new, INDEX_PER_TURN)
+            except AssistantError as exc:
+                log.warning("conversation search not updated: %s", exc)
 
     def _read_thread(self, thread_id: str) -> tuple[Thread, list[Message]]:
         return self.store.get_thread(thread_id), self.store.messages(thread_id)

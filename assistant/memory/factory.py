@@ -10,15 +10,21 @@ from assistant.store.chroma import ChromaStore
 
 if TYPE_CHECKING:
     from assistant.config import Settings
+    from assistant.conversations import ConversationStore
     from assistant.memory.recall import Recall
     from assistant.memory.repository import Memories
+
+
+#: The fields of a value that are embedded: a memory's ``text``, and the
+#: ``content.content`` of a memory LangMem's tools wrote (docs/sharing.md).
+EMBEDDED_FIELDS = ["text", "content.content"]
 
 
 def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStore:
     """The memory store the settings describe, with the configured embedder.
 
     Embedded Chroma in ``settings.memory_path``, or the server at
-    ``settings.chroma_url``; the ``text`` field of values is embedded.
+    ``settings.chroma_url``; the :data:`EMBEDDED_FIELDS` of values are embedded.
 
     Raises:
         EmbedderMismatchError: the store was built with another embedder.
@@ -28,8 +34,10 @@ def open_store(settings: Settings, *, check_embedder: bool = True) -> ChromaStor
     from assistant.embeddings import load_embedder
 
     embedder: Any = load_embedder(settings)  # MiniLM or Ollama: both have name and dims
-    index: IndexConfig = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}
-    options = {"embedder_name": embedder.name, "check_embedder": check_embedder}
+    index: IndexConfig = {"dims": embedder.dims, "embed": embedder, "fields": EMBEDDED_FIELDS}
+    # Both embedders embed a query as a document (MiniLM is symmetric; langchain-
+    # ollama's embed_query is embed_documents of one text): queries go in batches.
+    options = {"embedder_name": embedder.name, "check_embedder": check_embedder, "symmetric": True}
     if settings.chroma_url:
         return ChromaStore.server(settings.chroma_url, index=index, **options)
     return ChromaStore.persistent(settings.memory_path, index=index, **options)
@@ -69,8 +77,17 @@ def open_memories(settings: Settings) -> Memories:
     return Memories(open_store(settings), memory_namespace(settings))
 
 
-def build_recall(settings: Settings, memories: Memories) -> Recall:
-    """Recall over ``memories`` with the settings' token budget."""
+def build_recall(
+    settings: Settings, memories: Memories, conversations: ConversationStore | None = None
+) -> Recall:
+    """Recall over ``memories`` with the settings' token budget, and conversation
+    search over ``conversations`` in the same store (when given and enabled)."""
     from assistant.memory.recall import Recall
 
-    return Recall(memories, budget_tokens=settings.recall_budget_tokens)
+    past = None
+    if conversations is not None and settings.conversation_search:
+        from assistant.memory.conversation_search import ConversationIndex
+
+        namespace = fill_namespace(("conversations", "{user_id}"), user_id=settings.user_id)
+        past = ConversationIndex(memories.store, conversations, namespace)
+    return Recall(memories, budget_tokens=settings.recall_budget_tokens, past=past)

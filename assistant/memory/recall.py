@@ -5,10 +5,14 @@ Every turn gets (DESIGN.md, "One turn", step 2):
 1. pinned memories, whatever the query;
 2. active procedural memories (the user's rules for the assistant);
 3. semantic and episodic memories by cosine similarity to the user's message
-   and the recent turns, best first, above ``min_score``.
+   and the recent turns, best first, above ``min_score``;
+4. past exchanges found by conversation search
+   (:mod:`assistant.memory.conversation_search`), best first: what was said,
+   dated, when reflection kept no memory of it.
 
-Muted and inactive (superseded, retired) memories never. Memories are taken in
-that order until ``budget_tokens`` is spent. The block they form goes into the
+Muted and inactive (superseded, retired) memories never. They are taken in that
+order until ``budget_tokens`` is spent; an exchange whose message a chosen
+memory was made from is left out (no content twice). The block they form goes into the
 prompt just before the user's message (``ChatSession.build_prompt``), so the
 system prompt and history before it stay in the model's prefix cache, fenced and
 labelled as data, not instructions (the "spotlighting"
@@ -21,12 +25,13 @@ set is cached until the store says it changed (``ChromaStore.change_token``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from langchain_core.messages.utils import count_tokens_approximately
 
+from assistant.memory.conversation_search import ConversationIndex, PastExchange
 from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, MemoryKind
 
@@ -58,25 +63,36 @@ class RecalledMemory:
 
 
 @dataclass(frozen=True, slots=True)
+class RecalledExchange:
+    """One past exchange put into a prompt (conversation search)."""
+
+    exchange: PastExchange
+    text: str
+    tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class MemoryContext:
-    """The memories of one turn. Empty when nothing was recalled."""
+    """The memories and past exchanges of one turn. Empty when nothing was recalled."""
 
     memories: tuple[RecalledMemory, ...] = ()
+    exchanges: tuple[RecalledExchange, ...] = ()
 
     @property
     def keys(self) -> list[str]:
+        """The keys of the recalled memories (a reply's ``memories_used``)."""
         return [m.key for m in self.memories]
 
     @property
     def tokens(self) -> int:
-        return sum(m.tokens for m in self.memories)
+        return sum(m.tokens for m in self.memories) + sum(e.tokens for e in self.exchanges)
 
     def __len__(self) -> int:
-        return len(self.memories)
+        return len(self.memories) + len(self.exchanges)
 
     def block(self) -> str:
         """The fenced block for the prompt ("" when empty)."""
-        if not self.memories:
+        if not self.memories and not self.exchanges:
             return ""
         lines = [
             "<memory>",
@@ -89,6 +105,11 @@ class MemoryContext:
             if chosen:
                 lines.append(_HEADINGS[kind])
                 lines.extend(f"- {text}" for text in chosen)
+        if self.exchanges:
+            lines.append(
+                "From past conversations (what was said then; a fact above is more recent):"
+            )
+            lines.extend(f"- {e.text}" for e in self.exchanges)
         lines.append("</memory>")
         return "\n".join(lines)
 
@@ -97,6 +118,9 @@ class MemoryContext:
 #: start of a turn says what it is about; embedding costs grow with the length
 #: (MiniLM on 2 cores: about 3.5 ms for a short message, 21 ms for 1,000 characters).
 RECENT_TURN_CHARS = 200
+#: Messages conversation search indexes at a turn's recall, at most: what the
+#: previous turn left when it could not (a one-shot ``assistant chat``).
+CATCH_UP = 8
 
 
 class Recall:
@@ -108,6 +132,9 @@ class Recall:
         limit: how many similar memories to consider.
         min_score: the least cosine similarity of a similar memory.
         token_counter: counts the tokens of a text.
+        past: conversation search (``None``: memories only).
+        past_limit, past_min_score: the most past exchanges, and the least cosine
+            similarity of their matching message.
     """
 
     def __init__(
@@ -118,8 +145,14 @@ class Recall:
         limit: int = 8,
         min_score: float = 0.25,
         token_counter: Callable[[str], int] = approximate_tokens,
+        past: ConversationIndex | None = None,
+        past_limit: int = 3,
+        past_min_score: float = 0.3,
     ) -> None:
         self.memories = memories
+        self.past = past
+        self.past_limit = past_limit
+        self.past_min_score = past_min_score
         self.budget_tokens = budget_tokens
         self.limit = limit
         self.min_score = min_score
@@ -149,17 +182,21 @@ class Recall:
                 self._always = (token, chosen)
         return chosen
 
-    def recall(self, query: str, recent: Sequence[str] = ()) -> MemoryContext:
-        """The memories for a turn whose user message is ``query``.
+    def recall(
+        self, query: str, recent: Sequence[str] = (), *, shown: Collection[int] = ()
+    ) -> MemoryContext:
+        """The memories (and past exchanges) for a turn whose user message is ``query``.
 
         Args:
             query: the user's message.
             recent: earlier turns' texts, most recent last; a second query by the
                 last two (the first ``RECENT_TURN_CHARS`` of each) finds what the
                 conversation is about when the message alone is short.
+            shown: ids of the messages the prompt holds already (its history
+                window), which conversation search leaves out.
 
         Returns:
-            The chosen memories, at most ``budget_tokens`` in all.
+            The chosen memories and exchanges, at most ``budget_tokens`` in all.
 
         Raises:
             StorageError: the store cannot be read.
@@ -174,6 +211,7 @@ class Recall:
         ranked = [s for s in ranked if not s.memory.muted]
         candidates += [("similar", s) for s in ranked]
         chosen: list[RecalledMemory] = []
+        sources: set[int] = set()  # the messages the chosen memories were made from
         seen: set[str] = set()
         spent = 0
         for reason, stored in candidates:
@@ -184,7 +222,35 @@ class Recall:
             if spent + tokens > self.budget_tokens:
                 continue  # a shorter one further down may still fit
             spent += tokens
+            sources.update(stored.memory.provenance.message_ids)
             chosen.append(
                 RecalledMemory(stored.key, stored.kind, stored.text, reason, stored.score, tokens)
             )
-        return MemoryContext(tuple(chosen))
+        exchanges = self._exchanges(query, shown, sources, self.budget_tokens - spent)
+        return MemoryContext(tuple(chosen), tuple(exchanges))
+
+    def index_new(self, limit: int | None = None) -> int:
+        """Bring conversation search up to date with the database (``limit``: at
+        most that many messages now). Returns how many were indexed."""
+        return self.past.sync(limit) if self.past is not None else 0
+
+    def _exchanges(
+        self, query: str, shown: Collection[int], sources: set[int], budget: int
+    ) -> list[RecalledExchange]:
+        if self.past is None or budget <= 0 or self.past_limit <= 0:
+            return []
+        self.past.sync(CATCH_UP)  # what the last turn left (another process's, too)
+        found = self.past.search(
+            query, limit=self.past_limit, min_score=self.past_min_score, exclude=shown
+        )
+        picked: list[RecalledExchange] = []
+        for exchange in found:
+            if exchange.message_id in sources:
+                continue  # a memory made from it is in the prompt already
+            text = exchange.text()
+            tokens = self.count(text)
+            if tokens > budget:
+                continue
+            budget -= tokens
+            picked.append(RecalledExchange(exchange, text, tokens))
+        return picked
