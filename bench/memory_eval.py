@@ -13,8 +13,11 @@ fresh Chroma store, and reports:
   no stale keyword;
 - **recall**: the share of expected memories matched by at least one active
   memory; **kind**: of those, the share matched by a memory of the right kind;
-- **answered**: the share of questions for which recall (the same ``Recall``
-  as a chat turn, same token budget) brings a memory holding the answer;
+- **answered** (evidence recall): the share of questions whose answer is in
+  what was recalled at the same token budget, per question type, for the
+  memories alone, for a chat turn's recall (memories and conversation search,
+  the same ``Recall`` as the app) and for plain retrieval of the user's own
+  messages (the baseline);
 - **model calls and tokens per conversation** (tokens as the backend reports
   them, else an approximate count), and seconds per reflection;
 - the share of memories written by the **safety net** (the user's own words
@@ -44,13 +47,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "memory_eval.json"
 Mode = Literal["debounced", "per-message"]
@@ -64,21 +69,41 @@ class Expected(BaseModel):
     keywords: list[str] = Field(min_length=1)
 
 
+QuestionType = Literal["fact", "preference", "experience", "coreference", "temporal", "change"]
+
+
 class Question(BaseModel):
+    """A question asked later, the words its answer holds, and what it tests:
+    a plain ``fact``, a ``preference`` (a rule), an ``experience``, a
+    ``coreference`` (the answer needs what "it" or "she" refers to), a
+    ``temporal`` one (when), or a ``change`` of fact (the current value)."""
+
     model_config = ConfigDict(extra="forbid")
     question: str
     answer: list[str] = Field(min_length=1)
+    type: QuestionType = "fact"
 
 
 class Scenario(BaseModel):
-    """One user's conversations (a session is one conversation, a list of user messages)."""
+    """One user's conversations (a session is one conversation, a list of user
+    messages), with the day each session took place (``dates``, ISO, one per
+    session; default: today)."""
 
     model_config = ConfigDict(extra="forbid")
     id: str
     sessions: list[list[str]] = Field(min_length=1)
+    dates: list[date] | None = None
     expected: list[Expected]
     stale: list[list[str]] = []
     questions: list[Question] = []
+
+    @model_validator(mode="after")
+    def _one_date_per_session(self) -> Scenario:
+        if self.dates is not None and len(self.dates) != len(self.sessions):
+            raise ValueError(
+                f"{self.id}: {len(self.dates)} dates for {len(self.sessions)} sessions"
+            )
+        return self
 
 
 class EvalSet(BaseModel):
@@ -116,7 +141,10 @@ class Score:
     found: int = 0  # expected memories matched
     right_kind: int = 0  # expected memories matched by a memory of their kind
     questions: int = 0
-    answered: int = 0
+    answered: int = 0  # by the memories alone
+    answered_recall: int = 0  # by a turn's recall: memories and conversation search
+    answered_plain: int = 0  # by plain retrieval of the user's messages, same budget
+    by_type: dict[str, int] = field(default_factory=dict)  # "type condition" -> answered
     conversations: int = 0
     reflections: int = 0
     failed: int = 0
@@ -130,7 +158,15 @@ class Score:
 
     def add(self, other: Score) -> None:
         for name, value in vars(other).items():
-            setattr(self, name, getattr(self, name) + value)
+            if isinstance(value, dict):
+                merged = Counter(getattr(self, name)) + Counter(value)
+                setattr(self, name, dict(merged))
+            else:
+                setattr(self, name, getattr(self, name) + value)
+
+    def count(self, key: str, hit: bool = True) -> None:
+        """Add ``hit`` to the per-type tally ``key`` ("temporal plain")."""
+        self.by_type[key] = self.by_type.get(key, 0) + int(hit)
 
     @staticmethod
     def share(part: int, whole: int) -> float:
@@ -143,6 +179,8 @@ class Score:
             "recall": self.share(self.found, self.expected),
             "kind": self.share(self.right_kind, self.found),
             "answered": self.share(self.answered, self.questions),
+            "answered_recall": self.share(self.answered_recall, self.questions),
+            "answered_plain": self.share(self.answered_plain, self.questions),
             "calls_per_conversation": self.model_calls / per,
             "tokens_per_conversation": self.tokens / per,
             "seconds_per_reflection": statistics.median(self.seconds) if self.seconds else 0.0,
@@ -174,11 +212,39 @@ def score_memories(
     return score
 
 
+def session_time(day: date, minute: int) -> datetime:
+    """When the ``minute``-th message of a session on ``day`` was written (from noon UTC)."""
+    return datetime.combine(day, clock(12, tzinfo=UTC)) + timedelta(minutes=minute)
+
+
+def score_hit(recalled: Sequence[Any], question: Question) -> bool:
+    """Whether one of the recalled memories or exchanges (each with a ``text``)
+    holds the whole answer."""
+    return any(holds(item.text, question.answer) for item in recalled)
+
+
+def plain_retrieval(index: Any, query: str, budget_tokens: int) -> list[str]:
+    """The baseline: the user's own past messages nearest to ``query`` (the same
+    embedder and store as conversation search), best first, as many as fit
+    ``budget_tokens``."""
+    from assistant.memory.recall import approximate_tokens
+
+    hits = index.store.search(index.items, query=query, filter={"role": "user"}, limit=50)
+    texts, spent = [], 0
+    for hit in hits:
+        tokens = approximate_tokens(hit.value["text"])
+        if spent + tokens <= budget_tokens:
+            texts.append(hit.value["text"])
+            spent += tokens
+    return texts
+
+
 def run_scenario(
     scenario: Scenario, mode: Mode, model: Any, index: Any, workdir: Path, budget_tokens: int
 ) -> Score:
     """Tell the scenario's conversations, reflect in ``mode``, score, then ask its questions."""
     from assistant.conversations import ConversationStore
+    from assistant.memory.conversation_search import ConversationIndex
     from assistant.memory.recall import Recall
     from assistant.memory.repository import Memories
     from assistant.reflection.manager import MemoryManager
@@ -211,9 +277,11 @@ def run_scenario(
         for number, session in enumerate(scenario.sessions, 1):
             thread = conversations.create_thread(f"{scenario.id} #{number}")
             score.conversations += 1
-            for text in session:
-                conversations.add_message(thread.id, "user", text)
-                conversations.add_message(thread.id, "assistant", "OK.")
+            day = scenario.dates[number - 1] if scenario.dates else None
+            for minute, text in enumerate(session):
+                when = None if day is None else session_time(day, minute)
+                conversations.add_message(thread.id, "user", text, created_at=when)
+                conversations.add_message(thread.id, "assistant", "OK.", created_at=when)
                 if mode == "per-message":
                     reflect(thread.id)
             if mode == "debounced":
@@ -225,15 +293,54 @@ def run_scenario(
             if stored.memory.active
         ]
         score_memories(scenario, active, score)
-        recall = Recall(memories, budget_tokens=budget_tokens)
+        index = ConversationIndex(chroma, conversations, ("conversations", scenario.id))
+        index.sync()
+        alone = Recall(memories, budget_tokens=budget_tokens)
+        turn = Recall(memories, budget_tokens=budget_tokens, past=index)
         for question in scenario.questions:
-            recalled = recall.recall(question.question)
+            full = turn.recall(question.question)
+            hits = {
+                "memories": score_hit(alone.recall(question.question).memories, question),
+                "recall": score_hit([*full.memories, *full.exchanges], question),
+                "plain": any(
+                    holds(text, question.answer)
+                    for text in plain_retrieval(index, question.question, budget_tokens)
+                ),
+            }
             score.questions += 1
-            score.answered += any(holds(m.text, question.answer) for m in recalled.memories)
+            score.answered += hits["memories"]
+            score.answered_recall += hits["recall"]
+            score.answered_plain += hits["plain"]
+            score.count(f"{question.type} questions")
+            for condition, found in hits.items():
+                score.count(f"{question.type} {condition}", found)
     finally:
         chroma.close()
         conversations.close()
     return score
+
+
+def print_evidence(totals: dict[str, Score]) -> None:
+    """Evidence recall per question type: the share of questions whose answer is in
+    what was recalled, for the memories alone, a turn's recall (memories and
+    conversation search) and plain retrieval of the user's messages, at one budget."""
+    conditions = ("memories", "recall", "plain")
+    print(
+        "\n| mode | question type | questions | memories alone "
+        "| recall (memories + conversation search) | plain message retrieval |"
+    )
+    print("|---|---|---|---|---|---|")
+    for mode, total in totals.items():
+        types = sorted({key.split()[0] for key in total.by_type})
+        for kind in [*types, "all"]:
+            if kind == "all":
+                asked = total.questions
+                got = [total.answered, total.answered_recall, total.answered_plain]
+            else:
+                asked = total.by_type.get(f"{kind} questions", 0)
+                got = [total.by_type.get(f"{kind} {c}", 0) for c in conditions]
+            cells = " | ".join(f"{Score.share(n, asked):.2f} ({n}/{asked})" for n in got)
+            print(f"| {mode} | {kind} | {asked} | {cells} |")
 
 
 def main() -> None:
@@ -307,6 +414,7 @@ def main() -> None:
                 f"| {s['seconds_per_reflection']:.1f} "
                 f"| {s['safety_net_share']:.2f} ({total.by_safety_net}/{total.written}) |"
             )
+        print_evidence(totals)
         if {"debounced", "per-message"} <= totals.keys():
             fast, slow = totals["debounced"], totals["per-message"]
             calls = slow.model_calls / max(fast.model_calls, 1)
