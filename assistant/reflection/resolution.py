@@ -197,8 +197,9 @@ class Resolver:
                 update={"invalid_at": now, "superseded_by": key, "updated_at": now}
             )
             self._add("supersede", target.key, old, target, sentence, origin)
-        # "I moved here last month": true since then.
-        times = {"created_at": now, "updated_at": now, "valid_from": min(now, since or now)}
+        # "I moved here last month": true since then; else since it was said.
+        valid_from = min(now, since or sentence.when)
+        times = {"created_at": now, "updated_at": now, "valid_from": valid_from}
         memory = memory.model_copy(update=times)
         self._add("create", key, memory, None, sentence, origin)
         return True
