@@ -72,6 +72,7 @@ from assistant.store.filters import matches_condition
 from assistant.store.locking import ProcessLock
 from assistant.store.namespace_collections import PAGE, NamespaceCollections
 from assistant.store.records import Best, describe_embedder, dumps, search_item
+from assistant.store.vectors import Vectors
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ class ChromaStore(BaseStore):
             ``name`` attribute or its class.
         check_embedder: refuse a store built with another embedder (only
             :meth:`reindex` turns this off).
+        symmetric: the embedder embeds a query as it embeds a document, so a
+            batch's queries are embedded together and reused by puts
+            (:mod:`assistant.store.vectors`); default: its ``symmetric`` attribute.
 
     Raises:
         EmbedderMismatchError: the store was built with another embedder.
@@ -118,6 +122,7 @@ class ChromaStore(BaseStore):
         embedder_name: str | None = None,
         check_embedder: bool = True,
         location: str = "a Chroma client",
+        symmetric: bool | None = None,
     ) -> None:
         if len(name) < 3 or not name.replace("-", "").isalnum() or not name.isascii():
             raise ValueError(f"Invalid store name {name!r}: use 3+ letters, digits or '-'")
@@ -129,6 +134,7 @@ class ChromaStore(BaseStore):
         self._client: Any = None
         self._spaces_cache: dict[tuple[str, ...], NamespaceCollections] | None = None
         self._writes = 0
+        self._symmetric = symmetric
         self._configure(index, embedder_name)
         with self._guard(writes=False):
             self._open_manifest(check_embedder)
@@ -190,6 +196,10 @@ class ChromaStore(BaseStore):
     def _configure(self, index: IndexConfig | None, embedder_name: str | None) -> None:
         self.index_config = dict(index) if index else None
         self.embeddings = ensure_embeddings(index.get("embed")) if index else None
+        symmetric = self._symmetric
+        if symmetric is None:
+            symmetric = bool(getattr(self.embeddings, "symmetric", False))
+        self._vectors = Vectors(self.embeddings, symmetric=symmetric) if self.embeddings else None
         self._dims = int(index["dims"]) if index else 1
         self._embedder = describe_embedder(index, embedder_name)
         fields = (index or {}).get("fields") or ["$"]
@@ -384,8 +394,9 @@ class ChromaStore(BaseStore):
         results: list[Result],
     ) -> None:
         # Each distinct query is embedded once per batch, however many namespaces
-        # it searches.
-        vectors: dict[str, list[float]] = {}
+        # it searches (all together, for a symmetric embedder).
+        queries = [op.query for op in ops if isinstance(op, SearchOp) and op.query]
+        vectors = self._vectors.queries(queries) if self._vectors and queries else {}
         for op in ops:
             if isinstance(op, GetOp):
                 results.append(self._get(op))
@@ -419,8 +430,6 @@ class ChromaStore(BaseStore):
         if not spaces:
             return []
         if op.query and self.embeddings is not None:
-            if op.query not in vectors:
-                vectors[op.query] = self.embeddings.embed_query(op.query)
             return self._search_query(op, spaces, vectors[op.query])
         return self._search_plain(op, spaces)
 
@@ -499,7 +508,7 @@ class ChromaStore(BaseStore):
         """The vectors of each op's texts, in one embedder call for them all."""
         texts = [self._texts(op) if op.value is not None else [] for op in ops]
         flat = [t for ts in texts for t in ts]
-        vectors = iter(self.embeddings.embed_documents(flat) if flat else [])
+        vectors = iter(self._vectors.documents(flat) if self._vectors else [])
         return [[next(vectors) for _ in ts] for ts in texts]
 
     def _apply(
