@@ -36,11 +36,11 @@ def pages(
     for kind in KINDS:
         offset = 0
         while True:
-            found = memories.listing(kind, limit=size, offset=offset)
+            found, read = memories.page(kind, limit=size, offset=offset)
             if found:
                 yield found
-            offset += len(found)
-            if len(found) < size:
+            offset += read
+            if read < size:
                 break
             size = page
 

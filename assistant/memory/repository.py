@@ -6,19 +6,28 @@ namespace, ``(..., "semantic")``, ``(..., "episodic")`` and ``(..., "procedural"
 That keeps the always-recalled procedural memories one short listing away and
 lets similarity search skip them. Keys are random UUIDs, unique across kinds, so
 a memory is known by its key alone.
+
+The store is shared with other LangGraph apps and LangMem's tools
+(docs/sharing.md), so an item in these namespaces may hold a value this app did
+not write (a LangMem ``{"kind": "Memory", "content": {...}}``, anything else):
+every read skips it with a warning, logged once per item, and counts it in
+:attr:`Memories.foreign`; it is never fatal.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 from langgraph.store.base import BaseStore, GetOp, Item, PutOp, SearchItem, SearchOp
+from pydantic import ValidationError
 
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, from_value
 
+log = logging.getLogger(__name__)
 #: How many procedural (or pinned) memories a listing reads at most.
 LISTING_LIMIT = 500
 
@@ -57,6 +66,9 @@ class Memories:
     def __init__(self, store: BaseStore, namespace: tuple[str, ...]) -> None:
         self.store = store
         self.namespace = tuple(namespace)
+        self.foreign: dict[tuple[tuple[str, ...], str], str] = {}
+        """Items met in the user's namespaces that are not memories of this app:
+        ``(namespace, key)`` to why (what a pane can show as foreign)."""
 
     def close(self) -> None:
         """Close the store, if it has anything to close."""
@@ -68,9 +80,26 @@ class Memories:
         """The namespace that holds memories of ``kind``."""
         return (*self.namespace, kind)
 
-    @staticmethod
-    def _read(item: Item, score: float | None = None) -> StoredMemory:
-        return StoredMemory(item.key, from_value(item.value), score)
+    def _read(self, item: Item, score: float | None = None) -> StoredMemory | None:
+        """The memory an item holds, or ``None`` for a value this app did not write
+        (logged once, kept in :attr:`foreign`)."""
+        try:
+            return StoredMemory(item.key, from_value(item.value), score)
+        except (ValidationError, TypeError, AttributeError) as exc:
+            where = (tuple(item.namespace), item.key)
+            if where not in self.foreign:
+                reason = _why_foreign(item.value, exc)
+                self.foreign[where] = reason
+                log.warning(
+                    "skipped item %s in namespace %s: not a memory of this app (%s)",
+                    item.key,
+                    "/".join(item.namespace),
+                    reason,
+                )
+            return None
+
+    def _read_all(self, items: Iterable[Item]) -> list[StoredMemory]:
+        return [m for item in items if (m := self._read(item, getattr(item, "score", None)))]
 
     def get(self, key: str) -> StoredMemory | None:
         """The memory with ``key``, of whatever kind, or ``None``."""
@@ -83,8 +112,9 @@ class Memories:
         ops = [GetOp(self.namespace_of(kind), key) for key in wanted for kind in KINDS]
         found: dict[str, StoredMemory] = {}
         for item in self.store.batch(ops) if ops else []:
-            if isinstance(item, Item) and item.key not in found:
-                found[item.key] = self._read(item)
+            stored = self._read(item) if isinstance(item, Item) else None
+            if stored is not None and item.key not in found:
+                found[item.key] = stored
         return found
 
     def put_op(self, key: str, memory: AnyMemory) -> PutOp:
@@ -110,17 +140,28 @@ class Memories:
     def listing(
         self, kind: MemoryKind, *, limit: int = LISTING_LIMIT, offset: int = 0
     ) -> list[StoredMemory]:
-        """Memories of ``kind`` in storage order (active or not)."""
-        items = self.store.search(self.namespace_of(kind), limit=limit, offset=offset)
-        return [self._read(item) for item in items]
+        """Memories of ``kind`` in storage order (active or not); items that are no
+        memories of this app are left out, so a page may be shorter than ``limit``."""
+        return self._read_all(self._items(kind, limit, offset))
+
+    def page(
+        self, kind: MemoryKind, *, limit: int = LISTING_LIMIT, offset: int = 0
+    ) -> tuple[list[StoredMemory], int]:
+        """:meth:`listing` and how many items it read (foreign ones included): the
+        next page starts that many items on, and fewer than ``limit`` means the end."""
+        items = self._items(kind, limit, offset)
+        return self._read_all(items), len(items)
+
+    def _items(self, kind: MemoryKind, limit: int, offset: int) -> list[SearchItem]:
+        return self.store.search(self.namespace_of(kind), limit=limit, offset=offset)
 
     def every(self, kind: MemoryKind, *, page: int = LISTING_LIMIT) -> Iterator[StoredMemory]:
-        """All memories of ``kind`` (active or not), read ``page`` at a time."""
+        """All memories of ``kind`` (active or not), read ``page`` items at a time."""
         offset = 0
-        while found := self.listing(kind, limit=page, offset=offset):
-            yield from found
-            offset += len(found)
-            if len(found) < page:
+        while items := self._items(kind, page, offset):
+            yield from self._read_all(items)
+            offset += len(items)
+            if len(items) < page:
                 return
 
     def pinned(self, kind: MemoryKind) -> list[StoredMemory]:
@@ -128,7 +169,7 @@ class Memories:
         items = self.store.search(
             self.namespace_of(kind), filter={"pinned": True}, limit=LISTING_LIMIT
         )
-        return [self._read(item) for item in items]
+        return self._read_all(items)
 
     def similar(
         self,
@@ -163,12 +204,12 @@ class Memories:
         results = self.store.batch(ops)
         answers: list[list[StoredMemory]] = []
         for i in range(len(queries)):
-            found = [
-                self._read(item, item.score)
+            found = self._read_all(
+                item
                 for items in results[i * len(kinds) : (i + 1) * len(kinds)]
                 for item in cast(list[SearchItem], items)
                 if item.score is not None
-            ]
+            )
             if active_only:
                 found = [s for s in found if s.memory.active]
             found.sort(key=lambda s: s.score or 0.0, reverse=True)
@@ -194,3 +235,16 @@ class Memories:
                 if score >= min_score and (held is None or score > (held.score or 0.0)):
                     best[found.key] = found
         return sorted(best.values(), key=lambda s: s.score or 0.0, reverse=True)
+
+
+def _why_foreign(value: object, error: Exception) -> str:
+    """A short reason a value is not one of our memories."""
+    if isinstance(value, dict):
+        kind = value.get("kind")
+        if kind == "Memory" and isinstance(value.get("content"), dict):
+            return "a LangMem memory"
+        if kind not in KINDS:
+            return f"kind {kind!r}" if kind is not None else "no kind"
+    if isinstance(error, ValidationError):
+        return f"{error.error_count()} invalid fields"
+    return type(error).__name__
