@@ -196,16 +196,36 @@ class ConversationStore:
         return StorageError(f"The conversation database {self.path} failed ({text}). {hint}")
 
     def _migrate(self) -> None:
+        """Upgrade the schema to the latest step, once, whoever else starts now.
+
+        The version is read again inside the upgrade's own exclusive transaction
+        (``BEGIN IMMEDIATE``: one writer at a time, the others wait out the busy
+        timeout), so of several processes opening a new file at once one makes the
+        tables and the others find them made (issue 18: "table threads already
+        exists"). The steps and the new version commit together or not at all.
+        """
+        if self._version() == len(MIGRATIONS):
+            return  # the common case: no lock taken
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._version()
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version = {number}")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _version(self) -> int:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
         if version > len(MIGRATIONS):
             raise StorageError(
                 f"The conversation database {self.path} is from a newer version of assistant "
                 f"(schema {version}, this one knows {len(MIGRATIONS)}). Upgrade assistant."
             )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            self._db.executescript(
-                f"BEGIN IMMEDIATE; {script}; PRAGMA user_version = {number}; COMMIT;"
-            )
+        return int(version)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -556,6 +576,18 @@ class ConversationStore:
             if threads and not threads[0]["incognito"]:
                 found[message_id] = (_thread(threads[0]), messages)
         return found
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a migration script, one by one (``executescript``
+    would commit the transaction they must run in); a trigger's body stays whole."""
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                yield statement
+            statement = ""
 
 
 def _thread(row: sqlite3.Row) -> Thread:
