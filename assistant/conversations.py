@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -127,6 +127,23 @@ class Message:
     model: str | None = None
     memories_used: tuple[str, ...] = ()
     """Keys of the memories recalled into the prompt of this reply."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedThread:
+    """A conversation read from a history file (:mod:`assistant.history`).
+
+    Attributes:
+        id: the thread's id here (stable for a source, so a second import finds it).
+        title: its title.
+        messages: ``(role, content, created_at)``, oldest first.
+        incognito: whether it was private where it came from.
+    """
+
+    id: str
+    title: str
+    messages: tuple[tuple[Role, str, datetime], ...]
+    incognito: bool = False
 
 
 def _now() -> datetime:
@@ -543,6 +560,48 @@ class ConversationStore:
         """How many messages a thread has."""
         rows = self._query("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,))
         return int(rows[0][0])
+
+    def import_threads(self, threads: Sequence[ImportedThread]) -> tuple[int, int]:
+        """Add imported conversations in one transaction (all or nothing). A thread
+        whose id exists is extended; a message it holds already (same role, text
+        and time) is skipped, so importing a file twice adds nothing.
+
+        Returns:
+            ``(threads created, messages added)``.
+        """
+        created = added = 0
+        with self._transaction() as db:
+            for thread in threads:
+                times = [_utc(when).isoformat() for _, _, when in thread.messages]
+                first, last = (min(times), max(times)) if times else (_now().isoformat(),) * 2
+                if db.execute("SELECT 1 FROM threads WHERE id = ?", (thread.id,)).fetchone():
+                    db.execute(
+                        "UPDATE threads SET updated_at = MAX(updated_at, ?) WHERE id = ?",
+                        (last, thread.id),
+                    )
+                else:
+                    db.execute(
+                        "INSERT INTO threads (id, title, created_at, updated_at, incognito)"
+                        " VALUES (?, ?, ?, ?, ?)",
+                        (thread.id, thread.title, first, last, int(thread.incognito)),
+                    )
+                    created += 1
+                rows = db.execute(
+                    "SELECT role, content, created_at FROM messages WHERE thread_id = ?",
+                    (thread.id,),
+                )
+                held = {(r[0], r[1], r[2]) for r in rows}
+                for (role, content, _), when in zip(thread.messages, times, strict=True):
+                    if (role, content, when) in held:
+                        continue
+                    held.add((role, content, when))
+                    db.execute(
+                        "INSERT INTO messages (thread_id, role, content, created_at)"
+                        " VALUES (?, ?, ?, ?)",
+                        (thread.id, role, content, when),
+                    )
+                    added += 1
+        return created, added
 
     # Conversation search (assistant.memory.conversation_search) ---------------
 

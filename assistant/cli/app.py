@@ -18,6 +18,7 @@ from assistant import __version__
 from assistant.cli import chat, doctor, jobs
 from assistant.cli.memories import memories
 from assistant.cli.models import models
+from assistant.cli.threads import import_conversations, threads
 from assistant.config import Backend, Settings
 from assistant.errors import AssistantError
 from assistant.formats import terminal_safe
@@ -115,7 +116,8 @@ def main_options(
 
 
 cli.command()(chat.chat)
-cli.command()(chat.threads)
+cli.add_typer(threads, name="threads")
+cli.command("import")(import_conversations)
 cli.command()(doctor.doctor)
 cli.command()(jobs.reflect)
 cli.command()(jobs.jobs)

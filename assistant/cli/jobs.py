@@ -30,8 +30,10 @@ def reflect(
         typer.Option("--all", help="Every conversation with new messages (the default)."),
     ] = False,
 ) -> None:
-    """Reflect now: turn new messages into memories (default: every conversation
-    with messages not reflected on yet)."""
+    """Reflect now: turn new messages into memories.
+
+    By default every conversation with messages not reflected on yet.
+    """
     if sum((thread is not None, due, every)) > 1:
         raise InputError("Give one of --thread, --due and --all.")
     for line in run_reflect(ctx.obj.settings, thread, due_only=due):
@@ -48,8 +50,10 @@ def jobs(
 
 
 def daemon(ctx: typer.Context) -> None:
-    """Run background reflection without the TUI, until Ctrl+C or SIGTERM (for
-    people who chat from the CLI, or want reflection while the TUI is closed)."""
+    """Run background reflection without the TUI, until Ctrl+C or SIGTERM.
+
+    For people who chat from the CLI, or want reflection while the TUI is closed.
+    """
     import signal
 
     stop = threading.Event()
