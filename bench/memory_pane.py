@@ -101,7 +101,7 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
         await until(lambda: app.session is not None and not app.workers)
         for _ in range(runs):
             started = time.perf_counter()
-            app.action_memories()
+            app.chat.action_memories()
             await until(lambda: isinstance(app.screen, MemoryScreen))
             screen = app.screen
             assert isinstance(screen, MemoryScreen)
@@ -124,7 +124,7 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
             found["idle"].append(max(gaps))
             screen.dismiss()
             await until(lambda: not isinstance(app.screen, MemoryScreen))
-        app.action_memories()
+        app.chat.action_memories()
         screen = app.screen
         assert isinstance(screen, MemoryScreen)
         await until(lambda: screen.catalog.complete)

@@ -67,7 +67,7 @@ async def settle(pilot) -> None:
         await pilot.pause(0.05)
     await pilot.app.workers.wait_for_complete()
     for _ in range(2400):
-        if not pilot.app._asked:
+        if not pilot.app.asked:
             break
         await pilot.pause(0.05)
     await pilot.pause()
@@ -98,7 +98,7 @@ async def test_chat_with_the_embedded_model_and_find_it_after_a_restart(data_dir
         assert views(app)[0] == ("user", "Hello! What can you do?")
         assert reply_text(app).strip(), "the streamed reply is shown"
         assert sidebar_titles(app) == ["Hello! What can you do?"]
-        saved = store.messages(app.thread_id)
+        saved = store.messages(app.chat.thread_id)
         assert [m.role for m in saved] == ["user", "assistant"]
         assert reply_text(app).strip() == saved[1].content
 
@@ -115,10 +115,10 @@ async def test_new_rename_and_delete_conversations(settings) -> None:
         await settle(pilot)
         await type_and_send(pilot, "first conversation")
         await settle(pilot)
-        first = app.thread_id
+        first = app.chat.thread_id
         await pilot.press("ctrl+n")
         await pilot.pause()
-        assert app.thread_id is None and views(app) == []
+        assert app.chat.thread_id is None and views(app) == []
         assert app.query_one(ThreadList).index is None  # nothing highlighted
         await type_and_send(pilot, "second conversation")
         await settle(pilot)
@@ -141,7 +141,7 @@ async def test_new_rename_and_delete_conversations(settings) -> None:
         app.screen.query_one("#confirm", Button).press()
         await pilot.pause()
         assert sidebar_titles(app) == ["first conversation"]
-        assert app.thread_id == first
+        assert app.chat.thread_id == first
         assert views(app)[0] == ("user", "first conversation")
 
 
@@ -169,13 +169,13 @@ async def test_escape_stops_a_reply_and_keeps_it(settings) -> None:
         while "w3" not in reply_text(app):
             await pilot.pause(0.05)
         status = app.query_one("#status")
-        app._show_due(app.thread_id, None)  # the status line's refresh every second
+        app.chat._show_due(app.chat.thread_id, None)  # the status line's refresh every second
         assert "writing…" in str(status.render())  # ...keeps saying a reply is on its way
         await pilot.press("escape")
         await settle(pilot)
         note = app.query(MessageView).last().query_one(".note")
         assert "Stopped" in str(note.render())
-        saved = app.store.messages(app.thread_id)
+        saved = app.store.messages(app.chat.thread_id)
         assert saved[-1].status == "cancelled" and saved[-1].content.startswith("w0 w1 w2")
         assert "writing" not in str(app.query_one("#status").render())
         assert "thinking" not in str(app.query_one("#status").render())
@@ -190,11 +190,11 @@ async def test_a_failing_model_is_shown_not_raised(settings) -> None:
         note = str(app.query(MessageView).last().query_one(".note").render())
         assert "the model crashed" in note
         assert any("the model crashed" in n.message for n in app._notifications)
-        saved = app.store.messages(app.thread_id)
+        saved = app.store.messages(app.chat.thread_id)
         assert saved[0].content == "hello?" and saved[-1].status == "error"
         await type_and_send(pilot, "still here")  # the app keeps working
         await settle(pilot)
-        assert app.store.messages(app.thread_id)[-2].content == "still here"
+        assert app.store.messages(app.chat.thread_id)[-2].content == "still here"
 
 
 async def test_an_empty_or_huge_message_is_refused_and_kept_in_the_box(settings) -> None:
@@ -224,7 +224,7 @@ async def test_text_and_enter_read_in_one_go_send_the_whole_text(settings) -> No
         for key in [*keys, events.Key("enter", "\r"), *after]:
             app.post_message(key)
         await settle(pilot)
-        assert [m.content for m in app.store.messages(app.thread_id)][:1] == [text]
+        assert [m.content for m in app.store.messages(app.chat.thread_id)][:1] == [text]
         assert app.query_one(Composer).text == "ok"
 
 
@@ -270,7 +270,7 @@ async def test_quitting_mid_reply_keeps_the_partial_reply(settings) -> None:
         await type_and_send(pilot, "go on and on")
         while "w2" not in reply_text(app):
             await pilot.pause(0.05)
-        thread_id = app.thread_id
+        thread_id = app.chat.thread_id
         await pilot.press("ctrl+q")
     saved = ConversationStore(settings.database_path).messages(thread_id)
     assert [(m.role, m.status) for m in saved] == [("user", "complete"), ("assistant", "cancelled")]
@@ -294,11 +294,11 @@ async def test_a_new_conversation_mid_reply_lets_the_reply_finish_in_the_backgro
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await type_and_send(pilot, "first")
-        first = app.thread_id
+        first = app.chat.thread_id
         while "w2" not in reply_text(app):
             await pilot.pause(0.05)
         await pilot.press("ctrl+n")
         await settle(pilot)
-        assert app.thread_id is None and views(app) == []
+        assert app.chat.thread_id is None and views(app) == []
         saved = app.store.messages(first)
         assert saved[-1].status == "complete" and saved[-1].content.endswith("w29")

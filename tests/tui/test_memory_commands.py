@@ -50,12 +50,12 @@ async def test_a_reply_shows_the_memories_it_used(settings, memory_loader) -> No
         await pilot.pause()
         shown = " ".join(str(link.render()) for link in used.query(MemoryLink))
         assert "The user's dog is Fido." in shown and "Answer in one sentence." in shown
-        thread_id = app.thread_id
+        thread_id = app.chat.thread_id
     # After a restart, the saved reply looks the texts up when expanded.
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert app.thread_id == thread_id
+        assert app.chat.thread_id == thread_id
         used = app.query_one(MemoriesUsed)
         assert used.texts is None
         used.collapsed = False
@@ -149,7 +149,7 @@ async def test_incognito_remembers_and_recalls_nothing(settings, memory_loader) 
         assert "incognito" in str(app.query_one("#status", Static).render())
         await type_and_send(pilot, "My dog Fido is ill.")
         await settle(pilot)
-        thread = app.store.get_thread(app.thread_id)
+        thread = app.store.get_thread(app.chat.thread_id)
         assert thread.incognito
         assert not app.query(MemoriesUsed)  # nothing recalled
         await type_and_send(pilot, "/reflect")
@@ -178,7 +178,7 @@ async def test_unknown_commands_are_explained_and_kept(settings, memory_loader) 
         assert any(n.startswith("Commands:") and "/forget TEXT" in n for n in notices(app))
         await type_and_send(pilot, "//remember is a command")
         await settle(pilot)
-        assert app.store.messages(app.thread_id)[0].content == "/remember is a command"
+        assert app.store.messages(app.chat.thread_id)[0].content == "/remember is a command"
 
 
 @pytest.mark.model

@@ -309,13 +309,13 @@ async def test_go_to_the_conversation_a_memory_came_from(settings, memory_loader
     app = make_app(settings, memory_loader, [])
     async with app.run_test(size=SIZE) as pilot:
         thread_id = await seeded(pilot, settings)
-        await app.open_thread(None)
+        await app.chat.open_thread(None)
         screen = await open_pane(pilot)
         await select(pilot, screen, BERLIN)
         await pilot.press("g")
         await settle(pilot)
         assert not isinstance(app.screen, MemoryScreen)
-        assert app.thread_id == thread_id
+        assert app.chat.thread_id == thread_id
         [found] = [v for v in app.query(MessageView) if v.has_class("found")]
         assert found.content == "I moved to Berlin last month."
 
@@ -368,7 +368,7 @@ async def test_what_changed_lists_a_reflection_and_undoes_it(settings, memory_lo
         await settle(pilot)
         await type_and_send(pilot, "My cat is called Tom.")
         await settle(pilot)
-        app.action_reflect()
+        app.chat.action_reflect()
         await settle(pilot)
         screen = await open_pane(pilot)
         await pilot.press("c")
@@ -410,7 +410,7 @@ async def test_a_reflection_during_an_edit_updates_the_pane_and_asks(
         assert isinstance(form, MemoryFormScreen)
         form.query_one("#semantic-fact", Input).value = "The user's dog is called Bello."
 
-        app.action_reflect()  # the background reflection updates the same memory
+        app.chat.action_reflect()  # the background reflection updates the same memory
         await wait_for(pilot, lambda: "Reflection: updated 1" in notices(app))
         await settle(pilot)
         assert app.screen is form  # the edit is still open, with what was typed

@@ -30,8 +30,8 @@ class ThreadList(ListView):
     """Conversations; picking one posts :class:`ThreadList.Opened`."""
 
     BINDINGS = [
-        Binding("delete", "app.delete_thread", "Delete", show=False),
-        Binding("r", "app.rename_thread", "Rename", show=False),
+        Binding("delete", "screen.delete_thread", "Delete", show=False),
+        Binding("r", "screen.rename_thread", "Rename", show=False),
     ]
 
     @dataclass

@@ -1,0 +1,595 @@
+"""The chat screen: conversations on the left, the chat on the right.
+
+Streaming a reply runs in an async worker, so the screen stays responsive while
+the model writes; reads and writes of memories run in thread workers. The
+status line counts down to the reflection of the conversation on screen (the
+job store is read in a thread worker every second).
+"""
+
+import logging
+from contextlib import aclosing, suppress
+from datetime import datetime
+from typing import TYPE_CHECKING, cast
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Markdown, Static
+from textual.worker import Worker, WorkerState
+
+from assistant.commands import Command, command_help, parse_command
+from assistant.errors import AssistantError
+from tui.messages import ReflectionDone
+from tui.screens.dialogs import ConfirmScreen, PromptScreen
+from tui.screens.memories import MemoryScreen
+from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView
+from tui.widgets.sidebar import ThreadItem, ThreadList
+
+if TYPE_CHECKING:
+    from assistant.conversations import ConversationStore
+    from assistant.memory.repository import StoredMemory
+    from tui.app import AssistantApp
+
+log = logging.getLogger(__name__)
+
+
+class ChatScreen(Screen[None]):
+    """The conversations and the chat; the app's first screen. Its keys are off
+    while another screen (the memory pane, a dialog) is on top."""
+
+    BINDINGS = [
+        Binding("ctrl+n", "new_thread", "New", priority=True),
+        Binding("f2", "rename_thread", "Rename"),
+        Binding("f8", "delete_thread", "Delete"),
+        Binding("f4", "toggle_incognito", "Incognito"),
+        Binding("f3", "memories", "Memories"),
+        Binding("f5", "reflect", "Reflect"),
+        Binding("escape", "stop_reply", "Stop reply"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.thread_id: str | None = None
+        self._reply_view: MessageView | None = None
+        self.new_thread_incognito = False  # for the conversation not saved yet
+        self._private: dict[str, bool] = {}  # incognito, read once per thread
+        self._due: datetime | None = None  # the on-screen thread's reflection
+        self._reply_thread: str | None = None
+        self._reply_started = False  # the reply on its way has its first token
+
+    @property
+    def assistant(self) -> "AssistantApp":
+        """The app, with its parts (session, memories, scheduler)."""
+        return cast("AssistantApp", self.app)
+
+    @property
+    def store(self) -> "ConversationStore":
+        """The conversation database."""
+        return self.assistant.store
+
+    def compose(self) -> ComposeResult:
+        # The first screen is complete in one pass: the latest conversation is open.
+        threads = self.store.list_threads()
+        self.thread_id = threads[0].id if threads else None
+        messages = self.store.messages(self.thread_id) if self.thread_id else []
+        yield Static("Loading the model…", id="status", markup=False)
+        with Horizontal(id="main"):
+            items = [ThreadItem(thread) for thread in threads]
+            yield ThreadList(*items, id="sidebar", initial_index=0 if items else None)
+            with Vertical(id="chat"):
+                yield ChatLog(*ChatLog.views(messages), id="log")
+                yield Composer(id="composer", placeholder="Message (Enter sends)")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(ChatLog).scroll_end(animate=False)
+        self.query_one(Composer).focus()
+        self.set_interval(1.0, self._tick)
+
+    # The status line --------------------------------------------------------
+
+    def backend_failed(self, error: str) -> None:
+        """No chat model: say why in the status line."""
+        self.query_one("#status", Static).update(f"No model: {error}")
+
+    def _set_status(self, activity: str = "") -> None:
+        session = self.assistant.session
+        if session is None:
+            return
+        choice = session.choice
+        quality = " (demo quality)" if choice.demo_quality else ""
+        text = f"● {choice.label}{quality}"
+        if self.incognito:
+            text = f"{text}   incognito: nothing remembered"
+        if not activity and self._replying and self._reply_thread == self.thread_id:
+            activity = "writing…" if self._reply_started else "thinking…"
+        if not activity:
+            activity = self._reflection_state()
+        self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
+
+    def _reflection_state(self) -> str:
+        """ "reflecting…", "reflection in 9:41", or nothing, for the thread on screen."""
+        scheduler = self.assistant.scheduler
+        running = scheduler.running if scheduler is not None else None
+        if self._reflecting or (running is not None and running == self.thread_id):
+            return "reflecting…"
+        if self._due is None or self.incognito:
+            return ""
+        from assistant.scheduler import countdown
+
+        clock = countdown(self._due)
+        return f"reflection in {clock}" if clock else "reflection due"
+
+    def _tick(self) -> None:
+        """Every second: the countdown to the on-screen thread's reflection."""
+        if self.assistant.scheduler is not None:
+            self.read_due(self.thread_id)
+
+    @work(thread=True, exit_on_error=False, group="scheduling")
+    def read_due(self, thread_id: str | None) -> None:
+        """The job store and the database are read off the event loop."""
+        scheduler = self.assistant.scheduler
+        assert scheduler is not None
+        due = scheduler.due(thread_id) if thread_id else None
+        self.app.call_from_thread(self._show_due, thread_id, due)
+
+    def _show_due(self, thread_id: str | None, due: datetime | None) -> None:
+        if thread_id == self.thread_id:
+            self._due = due
+            self._set_status()
+
+    @work(thread=True, exit_on_error=False, group="scheduling")
+    def schedule_reflection(self, thread_id: str) -> None:
+        """After a reply: (re)schedule the thread's reflection (debounce)."""
+        scheduler = self.assistant.scheduler
+        assert scheduler is not None
+        due = scheduler.submit(thread_id)
+        self.app.call_from_thread(self._show_due, thread_id, due)
+
+    @on(ReflectionDone)
+    def _reflection_done(self, event: ReflectionDone) -> None:
+        """Say how a reflection went (it then bubbles to the app, which refreshes
+        the memory pane)."""
+        from assistant.llm.gate import Preempted
+
+        self._set_status()
+        result = event.result
+        title = "Reflection"
+        if event.thread_id != self.thread_id:  # say which conversation it was
+            with suppress(AssistantError):  # unless deleted since
+                title = f"Reflection · {self.store.get_thread(event.thread_id).title}"
+        if isinstance(result, Preempted):
+            if event.asked:
+                self.notify(
+                    "Paused for your message; it runs again when the chat is quiet.", title=title
+                )
+        elif isinstance(result, BaseException):
+            message = (
+                str(result) if isinstance(result, AssistantError) else f"{result!r}; see the log"
+            )
+            self.notify(message, title=f"{title} failed", severity="error", timeout=15)
+        else:
+            status = getattr(result, "status", "")
+            summary = getattr(result, "summary", str(result))
+            if status == "failed":
+                self.notify(summary, title=title, severity="error", timeout=15)
+            elif event.asked:
+                self.notify(
+                    summary if status != "nothing" else "nothing new to reflect on", title=title
+                )
+            elif status == "applied" and getattr(result, "changes", ()):
+                self.notify(summary, title=title)
+
+    # Conversations ---------------------------------------------------------
+
+    async def open_thread(self, thread_id: str | None) -> None:
+        """Show ``thread_id`` (or an empty new conversation) and highlight it in the sidebar."""
+        self.thread_id = thread_id
+        self.new_thread_incognito = False
+        self._due = None
+        if self.assistant.scheduler is not None:
+            self.read_due(thread_id)
+        messages = self.store.messages(thread_id) if thread_id else []
+        await self.query_one(ChatLog).show(messages)
+        self.query_one(ThreadList).highlight(thread_id)
+        self._set_status()
+
+    async def refresh_threads(self) -> None:
+        await self.query_one(ThreadList).show(self.store.list_threads(), self.thread_id)
+
+    async def show_message(self, thread_id: str, message_id: int | None) -> None:
+        """Open ``thread_id`` at ``message_id``, highlighted a few seconds (the
+        source of a memory)."""
+        await self.open_thread(thread_id)
+        if message_id is None:
+            return
+        views = self.query(f"#message-{message_id}")
+        if not views:
+            self.notify("That message has been deleted since.")
+            return
+        view = views.first()
+        self.query_one(ChatLog).scroll_to_widget(view, animate=False, top=True)
+        view.add_class("found")
+        self.set_timer(4, lambda: view.remove_class("found"))
+
+    @on(ThreadList.Opened)
+    async def _thread_opened(self, event: ThreadList.Opened) -> None:
+        if event.thread_id != self.thread_id:
+            await self.open_thread(event.thread_id)
+        self.query_one(Composer).focus()
+
+    async def action_new_thread(self) -> None:
+        """Start a conversation; it is saved when its first message is sent."""
+        await self.open_thread(None)
+        self.query_one(Composer).focus()
+
+    def action_rename_thread(self) -> None:
+        if self.thread_id is None:
+            self.notify("Send a message first: this conversation is not saved yet.")
+            return
+        thread = self.store.get_thread(self.thread_id)
+
+        async def rename(title: str | None) -> None:
+            if title is None:
+                return
+            try:
+                self.store.rename_thread(thread.id, title)
+            except AssistantError as exc:
+                self.notify(str(exc), severity="error")
+            await self.refresh_threads()
+
+        self.app.push_screen(PromptScreen("Rename the conversation:", thread.title), rename)
+
+    def action_delete_thread(self) -> None:
+        if self.thread_id is None:
+            return
+        if self._replying:
+            self.notify("A reply is being written: press Esc to stop it first.")
+            return
+        thread = self.store.get_thread(self.thread_id)
+
+        async def delete(confirmed: bool | None) -> None:
+            if not confirmed:
+                return
+            self.store.delete_thread(thread.id)
+            self.notify(f"Deleted “{thread.title}”.")
+            await self.refresh_threads()
+            remaining = self.store.list_threads(limit=1)
+            await self.open_thread(remaining[0].id if remaining else None)
+
+        question = f"Delete “{thread.title}” and all its messages? This cannot be undone."
+        self.app.push_screen(ConfirmScreen(question), delete)
+
+    # Replies ---------------------------------------------------------------
+
+    @property
+    def _replying(self) -> bool:
+        return any(w.group == "reply" and w.is_running for w in self.workers)
+
+    @on(Composer.Submitted)
+    async def send(self, event: Composer.Submitted) -> None:
+        """Send the composer's text in the current conversation, or run its command."""
+        try:
+            parsed = parse_command(event.text)
+        except AssistantError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if isinstance(parsed, Command):
+            if await self.run_command(parsed):
+                self.query_one(Composer).take(event.text)
+            return
+        session = self.assistant.session
+        if session is None:
+            problem = self.assistant.backend_error or "The model is still loading."
+            self.notify(f"{problem} Your text stays in the box.", severity="warning")
+            return
+        if self._replying:
+            self.notify("Wait for the reply to finish, or press Esc to stop it.")
+            return
+        try:
+            text = session.check_message(parsed)
+            self._save_new_thread()
+        except AssistantError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.query_one(Composer).take(event.text)
+        assert self.thread_id is not None
+        self._reply_thread, self._reply_started = self.thread_id, False
+        self._set_status("thinking…")  # until the first token; before the reply shows
+        chat = self.query_one(ChatLog)
+        await chat.add(MessageView("user", text))
+        author = f"Assistant · {session.choice.model}"
+        self._reply_view = await chat.add(MessageView("assistant", author=author))
+        self.stream_reply(self.thread_id, text, self._reply_view)
+
+    def _save_new_thread(self) -> str:
+        """The current thread's id, saving the new conversation first if need be.
+
+        Raises:
+            StorageError: the database cannot be written.
+        """
+        if self.thread_id is None:
+            thread = self.store.create_thread()
+            if self.new_thread_incognito:
+                self.store.set_incognito(thread.id, True)
+            self.thread_id, self.new_thread_incognito = thread.id, False
+        return self.thread_id
+
+    @work(exclusive=True, group="reply", exit_on_error=False)
+    async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
+        from assistant.session import (
+            MemoriesRecalled,
+            ReplyFinished,
+            ReplyToken,
+            RulesSaved,
+            UserMessageSaved,
+        )
+
+        session = self.assistant.session
+        assert session is not None
+        stream = Markdown.get_stream(view.markdown)
+        chat = self.query_one(ChatLog)
+        finished = None
+        try:
+            async with aclosing(session.send(thread_id, text)) as events:
+                async for event in events:
+                    if isinstance(event, UserMessageSaved):
+                        await self.refresh_threads()
+                    elif isinstance(event, RulesSaved):
+                        saved = " ".join(event.rules)
+                        self.notify(
+                            f"{saved} (applies from this reply on)",
+                            title="Rule saved",
+                            markup=False,
+                        )
+                    elif isinstance(event, MemoriesRecalled):
+                        if event.error:
+                            self.notify(event.error, title="No memories this turn", timeout=10)
+                        used = event.context.memories
+                        if used and view.is_attached:
+                            await view.show_memories([m.key for m in used], [m.text for m in used])
+                    elif isinstance(event, ReplyToken) and view.is_attached:
+                        if not self._reply_started:
+                            self._reply_started = True
+                            self._set_status()
+                        await stream.write(event.text)
+                        chat.scroll_end(animate=False)
+                    elif isinstance(event, ReplyFinished):
+                        finished = event.message
+        finally:
+            await stream.stop()
+        if finished is not None and finished.error and view.is_attached:
+            # Stopped by the repetition guard: show the reply as saved, loop cut off.
+            await view.markdown.update(finished.content)
+            view.set_note(finished.error, "stopped")
+
+    def action_stop_reply(self) -> None:
+        """Stop the reply being written; what was written so far is kept."""
+        self.workers.cancel_group(self, "reply")
+
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        groups = ("memories", "reflection", "scheduling")
+        if event.worker.group in groups and event.state == WorkerState.ERROR:
+            log.error("%s failed", event.worker.name, exc_info=event.worker.error)
+            message = f"Unexpected error: {event.worker.error!r}. Details are in the log."
+            self.notify(message, title="Memories", severity="error", timeout=15)
+            self._set_status()
+            return
+        if event.worker.group != "reply" or not event.worker.is_finished:
+            return
+        view, self._reply_view = self._reply_view, None
+        if view is not None and not view.is_attached:  # another conversation is open
+            view = None
+        if self.assistant.scheduler is not None and self._reply_thread is not None:
+            self.schedule_reflection(self._reply_thread)  # whatever the reply's fate
+        self._set_status()
+        if event.state == WorkerState.CANCELLED and view is not None:
+            view.set_note("Stopped. The partial reply is saved.", "stopped")
+        elif event.state == WorkerState.ERROR:
+            error = event.worker.error
+            if isinstance(error, AssistantError):
+                message = str(error)
+            else:
+                log.error("reply failed", exc_info=error)
+                message = f"Unexpected error: {error!r}. Details are in the log."
+            if view is not None:
+                view.set_note(message)
+            self.notify(message, title="The reply failed", severity="error", timeout=15)
+
+    @on(MemoriesUsed.Expanded)
+    def _memories_expanded(self, event: MemoriesUsed.Expanded) -> None:
+        """A saved reply's memories are looked up when first shown."""
+        widget = event.collapsible
+        if isinstance(widget, MemoriesUsed) and widget.texts is None:
+            self.look_up_memories(widget)
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def look_up_memories(self, widget: MemoriesUsed) -> None:
+        """Read the texts of a reply's memories (Chroma blocks: off the event loop)."""
+        memories = self.assistant.memories
+        texts = []
+        for key in widget.keys:
+            found = memories.get(key) if memories else None
+            texts.append(found.text if found else "(deleted since)")
+        self.app.call_from_thread(widget.show, texts)
+
+    # The memory pane -------------------------------------------------------
+
+    def action_memories(self, select: str | None = None) -> None:
+        """Open the memory pane (F3, ``/memories``), on the memory ``select`` if given."""
+        memories = self.assistant.memories
+        if memories is None:
+            problem = self.assistant.memory_error or "The memory store is still opening."
+            self.notify(problem, title="Memories are off", severity="warning")
+            return
+        if any(isinstance(screen, MemoryScreen) for screen in self.app.screen_stack):
+            return
+        pane = MemoryScreen(memories, self.store, thread_id=self.thread_id, select=select)
+        self.app.push_screen(pane)
+
+    @on(MemoryLink.Clicked)
+    def _memory_clicked(self, event: MemoryLink.Clicked) -> None:
+        self.action_memories(select=event.key)
+
+    # Slash commands and incognito ----------------------------------------
+
+    async def run_command(self, command: Command) -> bool:
+        """Run a slash command typed in the composer; ``False``: it could not start
+        (the text stays in the box)."""
+        if command.name == "help":
+            self.notify(command_help(), title="Commands", timeout=20)
+        elif command.name == "incognito":
+            self.action_toggle_incognito()
+        elif self.assistant.memories is None:
+            problem = self.assistant.memory_error or "The memory store is still opening."
+            self.notify(problem, title="Memories are off", severity="warning")
+            return False
+        elif command.name == "remember":
+            self.remember_memory(command.argument, self.thread_id)
+        elif command.name == "forget":
+            self.find_memories_to_forget(command.argument)
+        elif command.name == "reflect":
+            return self.action_reflect()
+        elif command.name == "memories":
+            self.action_memories()
+        return True
+
+    @property
+    def incognito(self) -> bool:
+        """Whether the conversation on screen is private."""
+        if self.thread_id is None:
+            return self.new_thread_incognito
+        if self.thread_id not in self._private:  # not every second (the status line)
+            self._private[self.thread_id] = self.store.get_thread(self.thread_id).incognito
+        return self._private[self.thread_id]
+
+    def action_toggle_incognito(self) -> None:
+        """Make the conversation on screen private (nothing in it remembered, no
+        memories recalled into it), or not."""
+        private = not self.incognito
+        try:
+            if self.thread_id is None:
+                self.new_thread_incognito = private
+            else:
+                self.store.set_incognito(self.thread_id, private)
+                self._private[self.thread_id] = private
+        except AssistantError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        if private:
+            self.notify(
+                "Nothing said here is remembered, and no memories are recalled into it.",
+                title="Incognito",
+            )
+        else:
+            self.notify(
+                "Memories are recalled again; what was said in private stays forgotten.",
+                title="Incognito off",
+            )
+        self._set_status()
+        self.call_later(self.refresh_threads)
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def remember_memory(self, text: str, thread_id: str | None) -> None:
+        """``/remember``: save a memory now (embedding blocks: a thread worker)."""
+        from assistant.memory.editing import remember
+        from assistant.memory.schemas import KIND_NAMES
+
+        memories = self.assistant.memories
+        assert memories is not None
+        try:
+            done = remember(memories, text, thread_id=thread_id)
+        except AssistantError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        title = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
+        self.app.call_from_thread(
+            self.notify,
+            f"{done.memory.render()} ({KIND_NAMES[done.memory.kind]})",
+            title=title[done.status],
+        )
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def find_memories_to_forget(self, text: str) -> None:
+        """``/forget``: find the matching memories, then ask before deleting them."""
+        from assistant.memory.editing import find_to_forget
+
+        memories = self.assistant.memories
+        assert memories is not None
+        try:
+            found = find_to_forget(memories, text)
+        except AssistantError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        if not found:
+            self.app.call_from_thread(self.notify, f"No memory matches “{text}”.")
+            return
+        self.app.call_from_thread(self._confirm_forget, found)
+
+    def _confirm_forget(self, found: "list[StoredMemory]") -> None:
+        lines = [f"• {m.text}{'' if m.memory.active else '  (old version)'}" for m in found]
+        noun = "this memory" if len(found) == 1 else f"these {len(found)} memories"
+        question = f"Forget {noun} for good?\n\n" + "\n".join(lines)
+
+        def answered(confirmed: bool | None) -> None:
+            if confirmed:
+                self.forget_memories([m.key for m in found])
+
+        self.app.push_screen(ConfirmScreen(question, confirm="Forget"), answered)
+
+    @work(thread=True, exit_on_error=False, group="memories")
+    def forget_memories(self, keys: list[str]) -> None:
+        memories = self.assistant.memories
+        assert memories is not None
+        try:
+            deleted = memories.delete(keys)
+        except AssistantError as exc:
+            self.app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        noun = "memory" if deleted == 1 else "memories"
+        self.app.call_from_thread(self.notify, f"Forgot {deleted} {noun}.", title="Forgotten")
+
+    # Reflection on demand ----------------------------------------------------
+
+    @property
+    def _reflecting(self) -> bool:
+        return any(w.group == "reflection" and w.is_running for w in self.workers)
+
+    def action_reflect(self) -> bool:
+        """Reflect on the conversation on screen now (F5, ``/reflect``): through the
+        scheduler when this process runs it (one reflection at a time), else in a
+        worker. It waits while a reply is written. ``False`` if it cannot start."""
+        app = self.assistant
+        if app.session is None or app.manager is None:
+            problem = app.backend_error or app.memory_error or "The model is still loading."
+            self.notify(problem, title="Cannot reflect", severity="warning")
+            return False
+        if self.thread_id is None:
+            self.notify("Nothing to reflect on yet: this conversation is empty.")
+            return True
+        if self._reflecting or self.thread_id in app.asked:
+            self.notify("Already reflecting on this conversation.")
+            return True
+        app.asked.add(self.thread_id)
+        if app.scheduler is not None and app.scheduler.owner:
+            app.scheduler.submit(self.thread_id, after_seconds=0)
+        else:
+            self.reflect_thread(self.thread_id)
+        self._set_status("reflecting…")
+        return True
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reflection")
+    def reflect_thread(self, thread_id: str) -> None:
+        """Reflection calls the model and the store: a thread worker, off the UI loop."""
+        from assistant.llm.gate import Preempted
+
+        manager = self.assistant.manager
+        assert manager is not None
+        try:
+            result: object = manager.reflect(thread_id)
+        except (AssistantError, Preempted) as exc:
+            result = exc
+        self.assistant.reflected(thread_id, result)
