@@ -71,7 +71,8 @@ def grounding(claim: str, sources: list[str]) -> float:
     """The share of ``claim``'s content words (by stem) that occur in ``sources``.
 
     1.0 when the claim has no content words. A heuristic, not entailment: it
-    catches invented names and copied examples, not a negated verb alone.
+    catches invented names and copied examples; a negated verb alone is caught by
+    :func:`same_polarity`.
     """
     wanted = content_stems(claim)
     if not wanted:
@@ -80,6 +81,61 @@ def grounding(claim: str, sources: list[str]) -> float:
     for source in sources:
         have |= content_stems(source)
     return len(wanted & have) / len(wanted)
+
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|nowhere|neither|nor|cannot|without)\b|n't\b"
+    r"|\bno longer\b",
+    re.IGNORECASE,
+)
+#: Where a sentence's clauses part: punctuation, and the words that join clauses.
+_CLAUSE = re.compile(r"[,;:]\s*|\s+(?:but|and|although|though|whereas|while)\s+", re.IGNORECASE)
+
+
+def negated(text: str) -> bool:
+    """Whether ``text`` holds a negation ("not", "n't", "never", "no", ...)."""
+    return bool(_NEGATION.search(text.replace("\u2019", "'")))
+
+
+def clauses(text: str) -> list[str]:
+    """The clauses of a sentence, split at punctuation and at "but", "and", ...
+    (no parsing: a cut good enough to tell which part a claim comes from)."""
+    return [c.strip() for c in _CLAUSE.split(text) if c.strip()]
+
+
+def same_polarity(claim: str, sentence: str) -> bool:
+    """Whether ``claim`` says yes where ``sentence`` says yes, and no where it says
+    no: the clause of the sentence that shares most of the claim's words is
+    negated exactly when the claim is ("I am not a smoker." never supports "The
+    user is a smoker."). A claim sharing no word with the sentence passes (the
+    grounding check is the one that fails it)."""
+    wanted = content_stems(claim)
+    best, overlap = None, 0
+    for clause in clauses(sentence):
+        shared = len(wanted & content_stems(clause))
+        if shared > overlap:
+            best, overlap = clause, shared
+    return best is None or negated(best) == negated(claim)
+
+
+def details(text: str) -> set[str]:
+    """The names and numbers of ``text`` (capitalised words past a sentence's
+    start, words with digits), lowercased: what tells one fact from another of
+    the same shape ("on Monday" and "on Friday")."""
+    found: set[str] = set()
+    for sentence in re.split(r"(?<=[.!?])\s+", text):
+        for index, word in enumerate(words(sentence)):
+            named = (index > 0 and word[:1].isupper()) or any(c.isdigit() for c in word)
+            if named and word.lower() not in STOPWORDS:
+                found.add(word.lower())
+    return found
+
+
+def changes_details(old: str, new: str) -> bool:
+    """Whether ``new`` replaces a name or number of ``old`` with another (a changed
+    fact, not a restatement): each has one the other lacks."""
+    before, after = details(old), details(new)
+    return bool(before - after) and bool(after - before)
 
 
 def unsupported_names(claim: str, sources: list[str]) -> list[str]:

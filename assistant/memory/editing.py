@@ -4,7 +4,9 @@
 ``remember`` infers the kind from the words: a behaviour request ("from now on,
 answer in metric", "never use emoji") is a procedural rule, anything else a
 semantic fact; a ``rule:`` or ``fact:`` prefix says it outright. It
-consolidates like reflection does: a restatement of a known memory updates it.
+consolidates like reflection does: a restatement of a known memory updates it,
+and a changed fact (another name, number or day: "on Friday" over "on Monday")
+supersedes it, which stays in history.
 
 ``find_to_forget`` lists the memories a few words describe, superseded and
 retired versions included: what the user then confirms is deleted for good
@@ -35,7 +37,7 @@ from assistant.memory.schemas import (
     validation_problems,
 )
 from assistant.memory.statements import behaviour_request, first_person, users_statement
-from assistant.text import split_sentences
+from assistant.text import changes_details, split_sentences
 
 #: Prefixes that name the kind of a memory written by hand.
 KIND_PREFIXES = {"rule:": "procedural", "fact:": "semantic"}
@@ -46,11 +48,13 @@ FORGET_MIN_SCORE = 0.5
 @dataclass(frozen=True, slots=True)
 class Remembered:
     """What ``remember`` did: ``created`` a memory, ``updated`` its twin, or found
-    it ``known`` already (nothing written)."""
+    it ``known`` already (nothing written). A created memory that changes a fact
+    of a known one ``replaced`` it: the old one, now superseded, kept as history."""
 
     key: str
     memory: AnyMemory
     status: Literal["created", "updated", "known"]
+    replaced: StoredMemory | None = None
 
 
 def memory_from_text(text: str, *, thread_id: str | None = None) -> AnyMemory:
@@ -132,7 +136,9 @@ def save(
     memories: Memories, memory: AnyMemory, *, merge_threshold: float = MERGE_THRESHOLD
 ) -> Remembered:
     """Write ``memory``, or update its twin (cosine >= ``merge_threshold``, same
-    kind), or nothing when the twin says the same already.
+    kind), or nothing when the twin says the same already; when ``memory``
+    changes a name, number or day of its twin, it supersedes the twin (one batch:
+    the twin gets ``invalid_at`` and ``superseded_by``).
 
     Raises:
         StorageError: the store cannot be written.
@@ -140,6 +146,13 @@ def save(
     twin = find_twin(memories, memory, threshold=merge_threshold)
     if twin is not None and same_text(twin.text, memory.render()):
         return Remembered(twin.key, twin.memory, "known")
+    if twin is not None and changes_details(twin.text, memory.render()):
+        key, now = new_key(), utcnow()
+        old = twin.memory.model_copy(
+            update={"invalid_at": now, "superseded_by": key, "updated_at": now}
+        )
+        memories.store.batch([memories.put_op(twin.key, old), memories.put_op(key, memory)])
+        return Remembered(key, memory, "created", StoredMemory(twin.key, old))
     if twin is not None:
         merged = merge(twin.memory, memory, utcnow())
         memories.put(twin.key, merged)

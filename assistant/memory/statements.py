@@ -121,6 +121,57 @@ def named_relations(sentence: str) -> list[tuple[str, str]]:
     return [(m.group(1), m.group(2)) for m in _RELATIVE.finditer(sentence)]
 
 
+_PEOPLE = (
+    r"partner|wife|husband|girlfriend|boyfriend|fianc[eé]e?|sister|brother|mother|mum|mom|"
+    r"father|dad|son|daughter|aunt|uncle|cousin|niece|nephew|grandmother|grandfather|"
+    r"grandma|grandpa|friend|best friend|boss|colleague|coworker|co-worker|manager|flatmate|"
+    r"roommate|neighbour|neighbor|dog|cat|doctor|teacher|kids?|children|child|parents?|"
+    r"team|family|wife's \w+|husband's \w+"
+)
+#: "My brother is a pilot.", "My sister Ana works in Lyon.": someone else is the subject.
+_OTHER_SUBJECT = re.compile(
+    rf"^\s*(?:and\s+)?(?:my|our)\s+(?P<who>(?:{_PEOPLE}))(?:,?\s+(?-i:[A-Z][a-z]+))?,?\s+"
+    r"(?!(?:and|or)\b)\w",
+    re.IGNORECASE,
+)
+#: "My friend said: ...", "Ana told me he ...", "He thinks ...": what someone else said.
+_REPORTED = re.compile(
+    r"^\s*(?P<who>(?:(?:my|our|his|her|their)\s+)?[\w'-]+(?:\s+(?-i:[A-Z][a-z]+))?)\s+"
+    r"(?:said|says|told me|tells me|told us|thinks|thought|claims|claimed|believes|believed|"
+    r"mentioned|wrote|texted me|asked me|explained)\b",
+    re.IGNORECASE,
+)
+#: Claims about the user themselves: "The user is ...", "I live ...", not "The user's ...".
+_ABOUT_USER = re.compile(r"^\s*(?:the user\b(?!'s|\u2019s)|i\b|i'm\b|i've\b|i'd\b)", re.IGNORECASE)
+
+
+def other_party(sentence: str) -> str | None:
+    """Who a sentence is about when it is someone else, or reports what someone
+    else said: "My brother is a pilot." -> "brother"; "My friend said: I am a
+    pilot." -> "my friend"; "My boss told me he lives in Paris." -> "my boss".
+    ``None`` when the user speaks of themselves ("I said ...", "My job is ...")."""
+    text = sentence.strip()
+    reported = _REPORTED.match(text)
+    if reported and reported.group("who").lower() not in ("i", "we"):
+        return reported.group("who")
+    subject = _OTHER_SUBJECT.match(text)
+    return subject.group("who") if subject else None
+
+
+def misattributed(claim: str, sentence: str) -> str | None:
+    """Who ``claim`` really is about, when it states as the user's own a fact that
+    ``sentence`` tells of someone else (``other_party``) and never names them:
+    "The user is a pilot." from "My brother is a pilot." -> "brother". ``None``
+    when the claim is about the user's relation ("The user's brother is a
+    pilot.") or the sentence is about the user."""
+    who = other_party(sentence)
+    if who is None or not _ABOUT_USER.match(claim):
+        return None
+    named = [w.lower() for w in words(who) if w.lower() not in ("my", "our", "his", "her")]
+    said = {w.lower() for w in words(claim)}
+    return None if named and all(w in said for w in named) else who
+
+
 #: How a sentence in the first person starts.
 _FIRST_PERSON = ("i ", "i'm ", "i've ", "i'd ", "i'll ", "my ", "we ", "our ", "we're ")
 

@@ -107,20 +107,25 @@ class MemoryManager:
         conversations = self._conversations()
         thread = conversations.get_thread(thread_id)
         recovered = False
+        # What an interrupted run had decided is written first, and reported: the
+        # caller learns what this run wrote, even with no new messages.
+        done: tuple[Change, ...] = ()
         if pending := conversations.pending_reflection(thread.id):
             log.info("completing interrupted reflection %s of %s", pending.id, thread.id)
-            self.apply(Plan.changes_from_json(pending.operations))
+            done = tuple(Plan.changes_from_json(pending.operations))
+            self.apply(done)
             conversations.finish_reflection(pending.id)
             recovered = True
         messages = conversations.unreflected(thread.id)
         if not messages:
-            return ReflectionResult(thread.id, "nothing", recovered=recovered)
+            status = "applied" if done else "nothing"
+            return ReflectionResult(thread.id, status, done, recovered=recovered)
         through = messages[-1].id
         if thread.incognito:
             record = conversations.record_reflection(thread.id, through, operations="{}")
             if record is not None:
                 conversations.finish_reflection(record.id)
-            return ReflectionResult(thread.id, "incognito", recovered=recovered)
+            return ReflectionResult(thread.id, "incognito", done, recovered=recovered)
         try:
             plan = self.plan(messages, thread_id=thread.id)
         except ReflectionFailed as failure:
@@ -142,6 +147,7 @@ class MemoryManager:
             return ReflectionResult(
                 thread.id,
                 "failed",
+                done,
                 model_calls=failure.model_calls,
                 tokens=failure.tokens,
                 error=str(failure),
@@ -157,7 +163,8 @@ class MemoryManager:
         )
         if record is None:  # another run (maybe another process) got there first
             log.info("reflection of %s through %d was done by another run", thread.id, through)
-            return ReflectionResult(thread.id, "nothing", recovered=recovered)
+            status = "applied" if done else "nothing"
+            return ReflectionResult(thread.id, status, done, recovered=recovered)
         self.apply(plan.changes)
         conversations.finish_reflection(record.id)
         log.info(
@@ -172,7 +179,7 @@ class MemoryManager:
         return ReflectionResult(
             thread.id,
             "applied",
-            tuple(plan.changes),
+            (*done, *plan.changes),
             plan.model_calls,
             plan.tokens,
             recovered=recovered,

@@ -33,6 +33,7 @@ from assistant.memory.statements import (
     addresses_assistant,
     behaviour_request,
     first_person,
+    misattributed,
     named_relations,
     own_name,
     self_disclosure,
@@ -40,7 +41,13 @@ from assistant.memory.statements import (
 )
 from assistant.reflection.journal import Change, ChangeOp, Origin, Plan
 from assistant.reflection.output import AnyDraft, EpisodeDraft, FactDraft, Judgement, RuleDraft
-from assistant.text import first_sentence, grounding, unsupported_names
+from assistant.text import (
+    changes_details,
+    first_sentence,
+    grounding,
+    same_polarity,
+    unsupported_names,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +192,12 @@ class Resolver:
         assert target is not None or op == "create"
         if target is not None and same_text(target.text, memory.render()):
             return drop("already known")  # a supersede that changes nothing
-        if op == "update" and target is not None and target.kind == memory.kind:
+        if (
+            op == "update"
+            and target is not None
+            and target.kind == memory.kind
+            and not changes_details(target.text, memory.render())  # a changed fact supersedes
+        ):
             claimed.add(target.key)
             merged = merge(target.memory, memory, now)
             self._add("update", target.key, merged, target, sentence, origin)
@@ -241,6 +253,11 @@ class Resolver:
         score = max(grounding(claim, own) for claim in _claims(draft))
         if score < self.min_grounding:
             return f"not grounded in the sentence ({score:.0%} of its words)"
+        if isinstance(draft, FactDraft):
+            if not same_polarity(draft.fact, sentence.text):
+                return "says the opposite of the sentence (a negation lost or added)"
+            if who := misattributed(draft.fact, sentence.text):
+                return f"about someone else ({who}), not the user"
         return None
 
     def _add(

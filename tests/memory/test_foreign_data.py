@@ -68,7 +68,7 @@ def test_langmem_content_is_embedded_and_ranks(shared: Memories) -> None:
 
 def test_search_recall_pages_consolidation_and_export_survive(shared: Memories) -> None:
     assert "langmem-1" not in {m.key for m in search(shared, "Miso")}  # and its text scan
-    assert [m.key for m in search(shared, "Fido")][0] == "ours-1"
+    assert next(m.key for m in search(shared, "Fido")) == "ours-1"
     recalled = Recall(shared, min_score=0.0).recall("Where do I live, and my pets?")
     assert set(recalled.keys) == {"ours-1", "ours-2"}
     assert [m.key for page in pages(shared, first=1, page=1) for m in page] == [

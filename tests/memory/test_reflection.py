@@ -217,7 +217,8 @@ def test_a_crash_between_the_store_write_and_the_cursor_is_completed_once(
     assert conversations.get_thread(thread_id).reflected_through == 0  # ...cursor not moved
 
     again = manager(ScriptedModel(replies=[]), memories, conversations).reflect(thread_id)
-    assert again.recovered and again.status == "nothing"
+    # The recovered run says what it wrote (issue 18.13), not "nothing new".
+    assert again.recovered and again.status == "applied" and again.summary == "learned 1"
     assert active_facts(memories) == ["The user plays the cello."]
     assert [r.status for r in conversations.reflections(thread_id)] == ["applied"]
 
