@@ -10,7 +10,13 @@ always-recalled ones (cached on the store's change token), trim to the token
 budget, format the fenced block, read and trim the history. The chat model is
 not called. The first turn (cold cache) is reported apart from the median.
 
-Usage: .venv/bin/python bench/recall.py [--memories 10000] [--turns 100]
+With ``--messages N`` (default 50,000) the conversation database also holds N
+past messages (threads of 20, user and assistant), all indexed for conversation
+search, and every turn is timed twice in the same run, with and without
+conversation search, for the ratio; indexing a turn after its reply (off the
+next turn's path) is timed apart.
+
+Usage: .venv/bin/python bench/recall.py [--memories 10000] [--messages 50000] [--turns 100]
 """
 
 from __future__ import annotations
@@ -21,13 +27,15 @@ import random
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from assistant.config import Settings
-from assistant.conversations import ConversationStore
+from assistant.conversations import ConversationStore, ImportedThread
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.llm import BackendChoice
 from assistant.memory.factory import build_recall
@@ -126,6 +134,7 @@ def synthetic(i: int, rng: random.Random) -> AnyMemory:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--memories", type=int, default=10_000)
+    parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--turns", type=int, default=100)
     args = parser.parse_args()
     rng = random.Random(7)
@@ -148,46 +157,84 @@ def main() -> None:
 
         settings = Settings.load(data_dir=root / "data", backend="local")
         store = ConversationStore(settings.database_path)
+        started = time.perf_counter()
+        store.import_threads(list(past_threads(args.messages, rng)))
+        with_search = build_recall(settings, memories, store)
+        indexed = with_search.index_new()
+        index_fill = time.perf_counter() - started
+        alone = build_recall(settings, memories)
         thread = store.create_thread()
         for n in range(10):
             store.add_message(thread.id, "user", f"{rng.choice(QUESTIONS)} ({n})")
             store.add_message(thread.id, "assistant", "Here is what I suggest. " * 20)
         choice = BackendChoice("local", "none", "none", "bench", None, "http://x")
         model = GenericFakeChatModel(messages=iter([AIMessage("unused")]))
-        session = ChatSession(store, model, choice, settings, build_recall(settings, memories))
-
-        timings, recall_only, sizes, used = [], [], [], []
+        sessions = {
+            "memories alone": ChatSession(store, model, choice, settings, alone),
+            "with conversation search": ChatSession(store, model, choice, settings, with_search),
+        }
+        timings: dict[str, list[float]] = {name: [] for name in sessions}
+        sizes, used, exchanges, indexing = [], [], [], []
         for turn in range(args.turns + 1):
             text = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
             message = store.add_message(thread.id, "user", text)
-            t0 = time.perf_counter()
-            context = session.recall_memories(thread.id, text)
-            t1 = time.perf_counter()
-            prompt = session.build_prompt(thread.id, context)
-            t2 = time.perf_counter()
-            timings.append(t2 - t0)
-            recall_only.append(t1 - t0)
+            for name, session in sessions.items():
+                t0 = time.perf_counter()
+                context = session.recall_memories(thread.id, text)
+                prompt = session.build_prompt(thread.id, context)
+                timings[name].append(time.perf_counter() - t0)
+                assert prompt and message
             sizes.append(context.tokens)
-            used.append(len(context))
-            store.add_message(thread.id, "assistant", "OK.", memories_used=context.keys)
-            assert prompt and message
+            used.append(len(context.memories))
+            exchanges.append(len(context.exchanges))
+            store.add_message(thread.id, "assistant", "OK, here it is.", memories_used=context.keys)
+            t0 = time.perf_counter()
+            with_search.index_new(16)  # what a turn does after its reply
+            indexing.append(time.perf_counter() - t0)
         chroma.close()
         store.close()
 
-    first, rest = timings[0], timings[1:]
-    ms = sorted(t * 1000 for t in rest)
-    print(f"# {args.memories} memories (filled in {fill:.0f} s), {args.turns} turns, ")
+    print(f"# {args.memories} memories (filled in {fill:.0f} s), {args.messages} past messages")
+    print(f"# ({indexed} indexed in {index_fill:.0f} s), {args.turns} turns")
     print(f"# {platform.machine()}, {platform.python_version()}, embedder {embedder.name}")
-    print(f"first turn (cold cache): {first * 1000:.1f} ms")
+    medians = {}
+    for name, values in timings.items():
+        first, ms = values[0] * 1000, sorted(t * 1000 for t in values[1:])
+        medians[name] = statistics.median(ms)
+        print(
+            f"{name}: recall + build_prompt median {medians[name]:.1f} ms, "
+            f"p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms "
+            f"(first turn, cold cache: {first:.1f} ms)"
+        )
+    extra = medians["with conversation search"] - medians["memories alone"]
+    ratio = medians["with conversation search"] / medians["memories alone"]
+    print(f"conversation search adds {extra:.1f} ms a turn ({ratio:.2f}x)")
     print(
-        f"recall + build_prompt: median {statistics.median(ms):.1f} ms, "
-        f"p95 {ms[int(0.95 * (len(ms) - 1))]:.1f} ms, max {ms[-1]:.1f} ms"
+        f"indexing a turn after its reply: median {statistics.median(indexing[1:]) * 1000:.1f} ms"
     )
-    print(f"recall alone: median {statistics.median(recall_only[1:]) * 1000:.1f} ms")
     print(
-        f"memories per turn: median {statistics.median(used):.0f}, "
-        f"tokens: median {statistics.median(sizes):.0f} (budget {settings.recall_budget_tokens})"
+        f"per turn: memories median {statistics.median(used):.0f}, past exchanges median "
+        f"{statistics.median(exchanges):.0f}, tokens median {statistics.median(sizes):.0f} "
+        f"(budget {settings.recall_budget_tokens})"
     )
+
+
+def past_threads(count: int, rng: random.Random) -> Iterator[ImportedThread]:
+    """``count`` past messages in threads of 20 (user and assistant in turn), dated
+    over the last year, as an import writes them."""
+    start = datetime.now(UTC) - timedelta(days=365)
+    for number in range(0, count, 20):
+        messages = []
+        for i in range(min(20, count - number)):
+            person, city, thing = rng.choice(PEOPLE), rng.choice(CITIES), rng.choice(THINGS)
+            when = start + timedelta(minutes=number * 10 + i)
+            if i % 2 == 0:
+                text = f"My {rng.choice(RELATIONS)} {person} went to {city} for {thing} ({number})."
+                messages.append(("user", text, when))
+            else:
+                text = f"That sounds lovely. {city} is a good place for {thing}. " * 3
+                messages.append(("assistant", text.strip(), when))
+        yield ImportedThread(f"past{number:08d}", f"About {thing}", tuple(messages))
 
 
 if __name__ == "__main__":

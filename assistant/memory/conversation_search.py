@@ -84,11 +84,18 @@ class ConversationIndex:
         self.conversations = conversations
         self.items = (*namespace, "messages")
         self.state = (*namespace, "state")
+        self._through: int | None = None  # the cursor, once read
 
     def cursor(self) -> int:
-        """The id through which every final message has been indexed (0: none)."""
-        item = self.store.get(self.state, "cursor")
-        return int(item.value.get("through", 0)) if item is not None else 0
+        """The id through which every final message has been indexed (0: none).
+        Read from the store once, then kept: a sync finds in the database (a cheap
+        query) whether there is anything new, so a turn with nothing to index costs
+        the store nothing. (Another process's progress is seen by the next
+        instance; indexing a message again is harmless, its key is its id.)"""
+        if self._through is None:
+            item = self.store.get(self.state, "cursor")
+            self._through = int(item.value.get("through", 0)) if item is not None else 0
+        return self._through
 
     def sync(self, limit: int | None = None) -> int:
         """Index the messages written since the last sync, up to ``limit`` of them
@@ -117,7 +124,7 @@ class ConversationIndex:
             ops.append(PutOp(self.state, "cursor", {"through": last}, index=False))
             self.store.batch(ops)
             done += len(ops) - 1
-            through = last
+            through = self._through = last
             if len(batch) < size:
                 break
         return done
@@ -180,6 +187,7 @@ class ConversationIndex:
             keys.extend(item.key for item in page)
         ops = [PutOp(self.items, key, None) for key in keys]
         self.store.batch([*ops, PutOp(self.state, "cursor", None)])
+        self._through = 0
         return self.sync()
 
 
