@@ -235,6 +235,16 @@ class Settings(BaseSettings):
             return _FromFile(**given)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"The config file {path} is not valid TOML: {exc}.") from exc
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"The config file {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+                f"at offset {exc.start}). Write it as TOML in UTF-8, or move it aside."
+            ) from exc
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot read the config file {path}: {exc.strerror or exc}. "
+                "Fix its permissions, or point --config elsewhere."
+            ) from exc
         except ValidationError as exc:
             problems = validation_problems(exc, whole="settings")
             raise ConfigError(

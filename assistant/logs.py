@@ -6,6 +6,7 @@ import logging
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
+from assistant.errors import StorageError
 from assistant.paths import ensure_private_dir
 
 LOG_FILE = "assistant.log"
@@ -18,12 +19,19 @@ def setup_logging(log_dir: Path, level: int = logging.INFO) -> Path:
         The log file's path.
 
     Raises:
-        StorageError: the log directory cannot be created.
+        StorageError: the log directory cannot be created, or the log file cannot
+            be written (a read-only data dir, a full disk).
     """
     ensure_private_dir(log_dir)
     path = log_dir / LOG_FILE
-    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
-    path.chmod(0o600)
+    try:
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        path.chmod(0o600)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot write the log file {path}: {exc.strerror or exc}. Make {log_dir} "
+            "writable, free some disk space, or set log_dir (or --data-dir) elsewhere."
+        ) from exc
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name in ("assistant", "tui"):
         logger = logging.getLogger(name)

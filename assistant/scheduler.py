@@ -233,9 +233,7 @@ class ReflectionScheduler:
             scheduler.start()
         except Exception as exc:  # SQLAlchemy's errors, a bad URL
             self._lock.release()
-            raise StorageError(
-                f"The reflection job store ({self.jobstore_url}) cannot be opened: {exc}"
-            ) from exc
+            raise self._store_error(exc) from exc
         self._scheduler = scheduler
         scheduler.add_job(
             self.reconcile,
@@ -249,6 +247,22 @@ class ReflectionScheduler:
         if self.consolidate is not None:
             self._schedule_consolidation()
         return True
+
+    def _store_error(self, exc: Exception) -> StorageError:
+        """One line for a job store that cannot be opened: which file (or URL), the
+        driver's own words (SQLAlchemy's first line, without its SQL), what to do."""
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        if self.jobstore_url.startswith("sqlite:///"):
+            path = Path(self.jobstore_url.removeprefix("sqlite:///"))
+            return StorageError(
+                f"The reflection job store {path} cannot be opened ({reason}). Move it aside "
+                f"(for example to {path.name}.broken) and start again: the pending "
+                "reflections are rebuilt from the conversations."
+            )
+        return StorageError(
+            f"The reflection job store {self.jobstore_url} cannot be opened ({reason}). "
+            "Check jobstore_url in the config file and that its database server runs."
+        )
 
     def _schedule_consolidation(self) -> None:
         """Add the cron job, or keep the stored one (its next run time, maybe one

@@ -36,8 +36,9 @@ def chat(
     """
     if thread and new:
         raise InputError("Give either --thread or --new, not both.")
-    if text == "-":
-        text = sys.stdin.read()
+    if text == "-":  # bytes, whatever the locale's encoding; user_text checks them
+        text = user_text(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "stdin")
+    text = user_text(text)
     settings: Settings = ctx.obj.settings
     parsed = parse_command(text)
     if isinstance(parsed, Command):
@@ -76,6 +77,26 @@ def _list_threads(store: ConversationStore, as_json: bool) -> None:
         else:
             when = local_time(thread.updated_at)
             typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {terminal_safe(thread.title)}")
+
+
+def user_text(text: str, source: str = "") -> str:
+    """``text`` from the command line or ``source`` (``"stdin"``), refused if it is
+    not UTF-8: Python hands undecodable bytes over as lone surrogates
+    (``surrogateescape``), which no database or model can take.
+
+    Raises:
+        InputError: where the first undecodable byte is, and how to convert the text.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        byte = ord(text[exc.start]) - 0xDC00
+        where = f"the text from {source}" if source else "the text"
+        raise InputError(
+            f"Nothing saved: {where} is not UTF-8 (byte {byte:#04x} at character "
+            f"{exc.start}). Convert it first, e.g. `iconv -f latin1 -t utf-8`."
+        ) from None
+    return text
 
 
 async def run_chat(

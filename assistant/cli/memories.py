@@ -118,8 +118,10 @@ def add_memory(
     text: Annotated[str, typer.Argument(help='What to remember; "rule:" or "fact:" in front.')],
 ) -> None:
     """Remember TEXT now, as /remember does (a restatement updates its twin)."""
+    from assistant.cli.chat import user_text
     from assistant.memory.editing import remember
 
+    text = user_text(text)
     with _memories(ctx) as opened:
         done = remember(opened, text)
     verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}

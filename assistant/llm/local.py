@@ -25,6 +25,7 @@ from assistant.errors import ModelError
 from assistant.llm.bundled import BundledModel, choose, ensure_model
 
 _ROLES = {"human": "user", "ai": "assistant", "system": "system"}
+_NEVER = threading.Event()  # the stop signal of a generation nobody can stop
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +104,11 @@ class ChatLlamaCpp(BaseChatModel):
 
     One generation runs at a time (llama.cpp contexts are not thread-safe); others wait.
     Streaming through :meth:`astream` runs the decoder in a worker thread, so the
-    event loop stays free; cancelling the consuming task stops decoding after the
-    token in progress.
+    event loop stays free; cancelling the consuming task stops decoding at once,
+    even in the middle of reading the prompt (llama.cpp's abort callback, checked
+    between the compute graph's nodes), and waits for the decoder to stop: a
+    process ending after Ctrl-C never frees the model under a running decode
+    (issue 18: a segmentation fault in libggml, exit 139).
 
     Raises:
         ModelError: on construction, when the file cannot be loaded as a GGUF model.
@@ -129,6 +133,9 @@ class ChatLlamaCpp(BaseChatModel):
 
     _llama: Any = PrivateAttr(default=None)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+    _stop: threading.Event = PrivateAttr(default_factory=lambda: _NEVER)
+    """Set to stop the generation that holds the lock (read by the abort callback)."""
+    _abort_callback: Any = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
         import llama_cpp
@@ -152,6 +159,9 @@ class ChatLlamaCpp(BaseChatModel):
                 f"Cannot load the model file {self.model_path} ({exc}). "
                 "Is it a GGUF chat model? Set local_model_path to another one."
             ) from exc
+        # Kept on the object: ctypes must not collect the callback while C holds it.
+        self._abort_callback = llama_cpp.ggml_abort_callback(lambda _: self._stop.is_set())
+        llama_cpp.llama_set_abort_callback(self._llama._ctx.ctx, self._abort_callback, None)
 
     @property
     def threads(self) -> int:
@@ -208,21 +218,36 @@ class ChatLlamaCpp(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         with self._lock:
-            for part in self._completion(messages, stop, stream=True, **kwargs):
-                choice = part["choices"][0]
-                text = choice["delta"].get("content") or ""
-                finish = choice.get("finish_reason")
-                if not text and not finish:
-                    continue
-                chunk = ChatGenerationChunk(
-                    message=AIMessageChunk(
-                        content=text,
-                        response_metadata={"finish_reason": finish} if finish else {},
-                    )
+            self._stop = kwargs.pop("stop_event", None) or _NEVER
+            try:
+                yield from self._chunks(messages, stop, run_manager, **kwargs)
+            finally:
+                self._stop = _NEVER
+
+    def _chunks(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        run_manager: CallbackManagerForLLMRun | None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for part in self._completion(messages, stop, stream=True, **kwargs):
+            if self._stop.is_set():
+                return
+            choice = part["choices"][0]
+            text = choice["delta"].get("content") or ""
+            finish = choice.get("finish_reason")
+            if not text and not finish:
+                continue
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content=text,
+                    response_metadata={"finish_reason": finish} if finish else {},
                 )
-                if run_manager and text:
-                    run_manager.on_llm_new_token(text, chunk=chunk)
-                yield chunk
+            )
+            if run_manager and text:
+                run_manager.on_llm_new_token(text, chunk=chunk)
+            yield chunk
 
     async def _astream(
         self,
@@ -243,7 +268,7 @@ class ChatLlamaCpp(BaseChatModel):
 
         def produce() -> None:
             try:
-                for chunk in self._stream(messages, stop, **kwargs):
+                for chunk in self._stream(messages, stop, stop_event=stopped, **kwargs):
                     if stopped.is_set():
                         break
                     put(chunk)
@@ -262,10 +287,12 @@ class ChatLlamaCpp(BaseChatModel):
                     await run_manager.on_llm_new_token(item.text, chunk=item)
                 yield item
         finally:
-            stopped.set()
-            # Let the token in progress finish (~10 ms) so that a process exiting
-            # right after a stop does not free the model under a running decode.
-            worker.join(timeout=0.5)
+            stopped.set()  # the abort callback ends a decode in progress within ms
+            # Wait for it: a process exiting right after a stop must not free the
+            # model under a running decode. (A generation still waiting for the
+            # lock stops as soon as it gets it; a reflection holding it gives way
+            # to the chat at its next token.)
+            worker.join(timeout=30)
 
 
 def _usage(usage: dict[str, int] | None) -> Any:
