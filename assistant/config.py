@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     probe_timeout_seconds: float = Field(default=1.0, gt=0)
     """How long ``auto`` waits for Ollama before choosing the embedded model."""
 
+    first_token_timeout_seconds: float = Field(default=120.0, gt=0)
+    """How long a reply from Ollama may take to start: loading the model and reading
+    the prompt, which on a CPU host takes tens of seconds. Longer: an error."""
+
+    inter_token_timeout_seconds: float = Field(default=30.0, gt=0)
+    """How long Ollama may go quiet between two pieces of a reply. Longer: an error
+    (the partial reply is kept)."""
+
     temperature: float | None = Field(default=None, ge=0, le=2)
     """Sampling temperature of replies; unset: the model card's (bundled models),
     0.7 otherwise."""
@@ -144,16 +152,31 @@ class Settings(BaseSettings):
     @field_validator("ollama_host")
     @classmethod
     def _normalise_host(cls, value: str) -> str:
-        """Accept ``host``, ``host:port`` or a URL, as Ollama's clients do."""
-        value = value.strip().rstrip("/")
-        if "://" not in value:
-            value = f"http://{value}"
-        parts = urlsplit(value)
-        if not parts.hostname:
-            raise ValueError(f"not a host or URL: {value!r}")
-        host = "127.0.0.1" if parts.hostname == "0.0.0.0" else parts.hostname
-        port = parts.port or OLLAMA_DEFAULT_PORT
-        return f"{parts.scheme}://{host}:{port}{parts.path}"
+        """Read ``host``, ``host:port``, ``[::1]:port`` or a URL as Ollama's Python
+        client does (``ollama._client._parse_host``): no scheme is ``http`` on port
+        11434, ``http://host`` port 80, ``https://host`` port 443, empty the default;
+        ``0.0.0.0`` (a server's bind address) is this machine."""
+        text = value.strip()
+        scheme, _, rest = text.partition("://")
+        port = OLLAMA_DEFAULT_PORT
+        if not rest:
+            scheme, rest = "http", text
+        elif scheme in ("http", "https"):
+            port = 80 if scheme == "http" else 443
+        else:
+            raise ValueError(f"{value!r} (from OLLAMA_HOST or ollama_host) is not http(s)")
+        try:
+            parts = urlsplit(f"{scheme}://{rest}")
+            port = parts.port or port
+        except ValueError as exc:  # a port that is not a number, a bad IPv6 address
+            raise ValueError(
+                f"{value!r} (from OLLAMA_HOST or ollama_host) is not a host, host:port "
+                f"or URL ({exc})"
+            ) from None
+        host = parts.hostname or "127.0.0.1"
+        host = "127.0.0.1" if host == "0.0.0.0" else f"[{host}]" if ":" in host else host
+        path = parts.path.strip("/")
+        return f"{scheme}://{host}:{port}" + (f"/{path}" if path else "")
 
     @field_validator("consolidation_cron")
     @classmethod

@@ -100,6 +100,9 @@ class MiniLMEmbeddings(Embeddings):
                 import onnxruntime
                 from tokenizers import Tokenizer
 
+                # onnxruntime queues telemetry (device id, OS, CPU, RAM) and sends it
+                # to Microsoft; off before the first session is made (issue 18).
+                onnxruntime.disable_telemetry_events()
                 model_path = self._model_path or minilm_model_path()
                 tokenizer_path = self._tokenizer_path or minilm_tokenizer_path()
                 try:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -312,7 +313,7 @@ class ChatSession:
         try:
             with self.gate.chat():
                 async with aclosing(self.model.astream(prompt)) as stream:
-                    async for chunk in stream:
+                    while (chunk := await self._next_chunk(stream, first=not parts)) is not None:
                         if piece := chunk.text:
                             parts.append(piece)
                             yield ReplyToken(piece)
@@ -337,6 +338,31 @@ class ChatSession:
                 await asyncio.to_thread(self.recall.index_new, INDEX_PER_TURN)
             except AssistantError as exc:
                 log.warning("conversation search not updated: %s", exc)
+
+    async def _next_chunk(self, stream: AsyncIterator[Any], *, first: bool) -> Any | None:
+        """The stream's next chunk (``None`` at its end). From Ollama, a server that
+        accepted the request may hang: the reply must begin within
+        ``first_token_timeout_seconds`` and go on with at most
+        ``inter_token_timeout_seconds`` between pieces (the embedded model runs in
+        this process and cannot hang so).
+
+        Raises:
+            TimeoutError: the wait was longer; the message says which limit.
+        """
+        if self.choice.backend != "ollama":
+            return await anext(stream, None)
+        limit = (
+            self.settings.first_token_timeout_seconds
+            if first
+            else self.settings.inter_token_timeout_seconds
+        )
+        try:
+            async with asyncio.timeout(limit):
+                return await anext(stream, None)
+        except TimeoutError:
+            name = "first_token_timeout_seconds" if first else "inter_token_timeout_seconds"
+            what = "no reply began" if first else "the reply stopped"
+            raise TimeoutError(f"{what} within {limit:g} s, {name}") from None
 
     def _read_thread(self, thread_id: str) -> tuple[Thread, list[Message]]:
         return self.store.get_thread(thread_id), self.store.messages(thread_id)

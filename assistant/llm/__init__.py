@@ -139,14 +139,19 @@ def load_chat_model(choice: BackendChoice, settings: Settings) -> BaseChatModel:
             is not loadable.
     """
     if choice.backend == "ollama":
+        import httpx
         from langchain_ollama import ChatOllama
 
+        # httpx's read timeout is the longest silence of the socket: a backstop for
+        # every call (reflection's too); the chat turn times its pieces itself.
+        silence = max(settings.first_token_timeout_seconds, settings.inter_token_timeout_seconds)
+        timeout = httpx.Timeout(silence, connect=max(settings.probe_timeout_seconds, 5.0))
         return ChatOllama(
             model=choice.model,
             base_url=settings.ollama_host,
             temperature=0.7 if settings.temperature is None else settings.temperature,
             num_predict=settings.max_reply_tokens,
-            client_kwargs={"trust_env": False},
+            client_kwargs={"trust_env": False, "timeout": timeout},
         )
     from assistant.llm.local import ChatLlamaCpp, locate
 
@@ -200,10 +205,24 @@ def explain_failure(exc: BaseException, choice: BackendChoice) -> AssistantError
     if choice.backend == "ollama":
         import httpx
 
+        from assistant.llm.ollama import connect_problem
+
         if isinstance(exc, httpx.ConnectError | ConnectionError):
+            problem = connect_problem(exc)
+            if "resolve" in problem:
+                return ModelError(
+                    f"Ollama's host in {choice.host} is unknown ({problem}). Check the name "
+                    "in OLLAMA_HOST (or ollama_host), or use --backend local."
+                )
             return ModelError(
-                f"Ollama is not reachable at {choice.host} ({text}). Start it with "
+                f"Ollama is not reachable at {choice.host} ({problem}). Start it with "
                 "`ollama serve`, fix OLLAMA_HOST, or use --backend local."
+            )
+        if isinstance(exc, httpx.TimeoutException | TimeoutError):
+            return ModelError(
+                f"Ollama at {choice.host} stopped answering ({text}). Check that it runs "
+                "(`ollama ps`) and is not overloaded, or raise first_token_timeout_seconds "
+                "and inter_token_timeout_seconds."
             )
         if "not found" in text.lower():
             return ModelError(

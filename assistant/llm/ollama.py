@@ -24,6 +24,20 @@ class OllamaStatus:
         return any(m in (name, wanted) for m in self.models)
 
 
+def connect_problem(exc: BaseException) -> str:
+    """Why a connection failed, in a few words: the host name is unknown (DNS), or
+    the connection was refused (nothing listens there), or the error's own text."""
+    text = str(exc)
+    if any(
+        sign in text
+        for sign in ("Name or service not known", "nodename nor servname", "name resolution")
+    ):
+        return "the host name does not resolve"
+    if "refused" in text.lower():
+        return "connection refused"
+    return text.strip() or type(exc).__name__
+
+
 def probe(host: str, timeout_seconds: float = 1.0) -> OllamaStatus:
     """List the models of the Ollama server at ``host`` (a base URL).
 
@@ -39,8 +53,8 @@ def probe(host: str, timeout_seconds: float = 1.0) -> OllamaStatus:
         response = httpx.get(f"{host}/api/tags", timeout=timeout_seconds, trust_env=False)
         response.raise_for_status()
         models = tuple(m["name"] for m in response.json().get("models", []))
-    except httpx.ConnectError:
-        return OllamaStatus(host, False, error="connection refused")
+    except httpx.ConnectError as exc:
+        return OllamaStatus(host, False, error=connect_problem(exc))
     except httpx.TimeoutException:
         return OllamaStatus(host, False, error=f"no answer within {timeout_seconds:g} s")
     except httpx.HTTPStatusError as exc:

@@ -46,7 +46,7 @@ def test_data_dir_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         ("localhost", "http://localhost:11434"),
         ("0.0.0.0", "http://127.0.0.1:11434"),
         ("gpu-box:8080", "http://gpu-box:8080"),
-        ("https://ollama.example.org/", "https://ollama.example.org:11434"),
+        ("https://ollama.example.org/", "https://ollama.example.org:443"),  # as ollama-python
     ],
 )
 def test_ollama_host_is_honoured(
