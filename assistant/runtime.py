@@ -82,7 +82,12 @@ class Runtime:
         with self._lock:
             self._check_open()
             if self._conversations is None:
-                self._conversations = ConversationStore(self.settings.database_path)
+                from assistant.integrity import expect_conversations, record_conversations
+
+                path = self.settings.database_path
+                expect_conversations(path)  # a lost database is refused, not made anew
+                self._conversations = ConversationStore(path)
+                record_conversations(path)
             return self._conversations
 
     @property

@@ -1,5 +1,5 @@
 """``assistant doctor``: the backend that would be used and why, paths,
-versions, and problems, each with a next step."""
+versions, the integrity of the data files, and problems, each with a next step."""
 
 import platform
 import sys
@@ -13,6 +13,12 @@ from assistant import __version__
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError
+from assistant.integrity import (
+    expect_conversations,
+    integrity_problem,
+    record_conversations,
+    sqlite_path,
+)
 from assistant.paths import ensure_private_dir
 
 LIBRARIES = (
@@ -67,9 +73,11 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
     try:
         ensure_private_dir(settings.data_dir)
         report.add("data dir", f"{settings.data_dir} (writable)")
+        expect_conversations(settings.database_path)  # before opening makes a new one
         store = ConversationStore(settings.database_path)
         report.add("database", f"{store.path} ({len(store.list_threads())} conversations)")
         store.close()
+        record_conversations(settings.database_path)
     except AssistantError as exc:
         report.add("data dir", str(settings.data_dir))
         report.problems.append(str(exc))
@@ -85,6 +93,7 @@ def diagnose(settings: Settings, config_file: Path) -> Report:
 
     _diagnose_memory(settings, report)
     _diagnose_jobs(settings, report)
+    _diagnose_integrity(settings, report)
     choice = choose_backend(settings, status)
     report.add("backend", f"{choice.label} (setting: {settings.backend}; {choice.reason})")
     if choice.notice:
@@ -156,6 +165,28 @@ def _diagnose_jobs(settings: Settings, report: Report) -> None:
         report.problems.append(str(exc))
         return
     report.add("jobs", f"{settings.jobstore} ({pending} reflections pending; {who})")
+
+
+def _diagnose_integrity(settings: Settings, report: Report) -> None:
+    """SQLite's ``PRAGMA integrity_check`` on the conversation, memory and job
+    databases (a full read of each: damaged pages show here, not in use)."""
+    files = [settings.database_path]
+    if not settings.chroma_url:
+        files.append(settings.memory_path / "chroma.sqlite3")
+    if (jobs := sqlite_path(settings.jobstore)) is not None:
+        files.append(jobs)
+    checked = []
+    for path in files:
+        problem = integrity_problem(path)
+        if problem is None:
+            checked.append(path.name if path.exists() else f"{path.name} (not made yet)")
+            continue
+        checked.append(f"{path.name} DAMAGED")
+        report.problems.append(
+            f"{problem}. Move it aside and restore a backup; for memories, "
+            "`assistant memories import` an export made by `assistant memories export`."
+        )
+    report.add("integrity", ", ".join(checked))
 
 
 def versions() -> dict[str, str]:

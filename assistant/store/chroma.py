@@ -43,6 +43,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,6 +73,7 @@ from assistant.store.filters import matches_condition
 from assistant.store.locking import ProcessLock
 from assistant.store.namespace_collections import PAGE, NamespaceCollections
 from assistant.store.records import Best, describe_embedder, dumps, search_item
+from assistant.store.sentinel import Sentinel
 from assistant.store.vectors import Vectors
 
 log = logging.getLogger(__name__)
@@ -135,6 +137,7 @@ class ChromaStore(BaseStore):
         self._spaces_cache: dict[tuple[str, ...], NamespaceCollections] | None = None
         self._writes = 0
         self._symmetric = symmetric
+        self._sentinel = Sentinel(directory) if directory is not None else None
         self._configure(index, embedder_name)
         with self._guard(writes=False):
             self._open_manifest(check_embedder)
@@ -148,13 +151,20 @@ class ChromaStore(BaseStore):
         """An embedded store in ``path`` (``chromadb.PersistentClient``, telemetry off).
 
         Raises:
+            StoreLostError: the store lost its data (``assistant.manifest.json``
+                says what it held; :mod:`assistant.store.sentinel`).
             StorageError: ``path`` holds something else than a store of ours, or a
                 damaged Chroma database.
         """
         from assistant.paths import ensure_private_dir
 
         ensure_private_dir(path)
-        if any(path.iterdir()) and not (path / "chroma.sqlite3").exists():
+        database = path / "chroma.sqlite3"
+        sentinel = Sentinel(path)
+        expected = sentinel.read()
+        if expected is not None and (not database.exists() or database.stat().st_size == 0):
+            sentinel.check(expected, None, 0)  # lost: refused before Chroma makes a new one
+        if any(path.iterdir()) and not database.exists():
             raise StorageError(
                 f"{path} is not a memory store (no chroma.sqlite3 in it). "
                 "Point the data directory elsewhere or move that directory away."
@@ -274,12 +284,19 @@ class ChromaStore(BaseStore):
                     f"create ({len(collections)} foreign collections). Point the data "
                     "directory elsewhere or move that directory away."
                 )
+            if self._sentinel is not None:
+                self._sentinel.check(self._sentinel.read(), None, 0)  # raises if it had one
             self._manifest = self._client.create_collection(
-                name, metadata={**mine, "generation": 0}, embedding_function=None
+                name,
+                metadata={**mine, "generation": 0, "store_id": uuid.uuid4().hex},
+                embedding_function=None,
             )
         else:
             self._manifest = collections[name]
         meta = dict(self._manifest.metadata or {})
+        if "store_id" not in meta:  # a store made before stores had an identity
+            meta["store_id"] = uuid.uuid4().hex
+            self._manifest.modify(metadata=meta)
         if int(meta.get("format", 0)) > FORMAT:
             raise StorageError(
                 "The memory store was written by a newer version of assistant; upgrade it."
@@ -294,6 +311,15 @@ class ChromaStore(BaseStore):
                 "`assistant memories reindex` to embed the memories again, or switch back."
             )
         self._generation = int(meta.get("generation", 0))
+        self._expect(str(meta["store_id"]))
+
+    def _expect(self, store_id: str) -> None:
+        """Check the store against its sentinel file (:mod:`assistant.store.sentinel`)."""
+        if self._sentinel is not None:
+            self._sentinel.open(store_id, self._count_items)
+
+    def _count_items(self) -> int:
+        return sum(space.items.count() for space in self._spaces().values())
 
     # namespaces -----------------------------------------------------------------------------
 
@@ -410,6 +436,8 @@ class ChromaStore(BaseStore):
                 raise ValueError(f"Unknown operation type: {type(op)}")
         if puts:
             self._apply(puts, encoded)
+            if self._sentinel is not None:
+                self._sentinel.written(puts.values(), self._count_items)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """``batch`` in a worker thread (Chroma and ONNX block)."""
