@@ -150,7 +150,8 @@ class AssistantApp(App[None]):
     def _backend_ready(self, event: BackendReady) -> None:
         self.session = event.session
         choice = event.session.choice
-        self.chat._set_status()
+        quality = " (demo quality)" if choice.demo_quality else ""
+        self.chat.backend_ready(f"{choice.label}{quality}")
         if choice.notice:
             title = "Using the embedded model" if choice.backend == "local" else "Ollama"
             self.notify(choice.notice, title=title, severity="warning", timeout=20)

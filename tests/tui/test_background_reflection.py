@@ -5,19 +5,18 @@ Chroma and MiniLM; the chat model is scripted."""
 
 import time
 
-from textual.widgets import Static
-
 from assistant.config import Settings
 from assistant.scheduler import ReflectionScheduler
 from tests.memory.conftest import fact, judged
 from tests.tui.test_app import SIZE, settle, type_and_send
 from tests.tui.test_memory_commands import make_app, notices, texts
+from tui.widgets.status import StatusBar
 
 FIDO = judged((fact("The user's dog is called Fido."), "create", ""))
 
 
 def status(app) -> str:
-    return str(app.query_one("#status", Static).render())
+    return str(app.query_one("#status", StatusBar).render())
 
 
 async def wait_for(pilot, condition, seconds: float = 15.0) -> None:

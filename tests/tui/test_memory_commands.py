@@ -2,7 +2,7 @@
 commands and incognito, on real Chroma with the real embedder."""
 
 import pytest
-from textual.widgets import Button, Static
+from textual.widgets import Button
 
 from assistant.config import Settings
 from assistant.llm import BackendChoice
@@ -14,6 +14,7 @@ from tests.tui.test_app import SIZE, settle, type_and_send
 from tui.app import AssistantApp
 from tui.screens.dialogs import ConfirmScreen
 from tui.widgets.chat import Composer, MemoriesUsed, MemoryLink
+from tui.widgets.status import StatusBar
 
 CHOICE = BackendChoice("local", "scripted", "local · scripted", "test", None, "http://x")
 
@@ -146,7 +147,7 @@ async def test_incognito_remembers_and_recalls_nothing(settings, memory_loader) 
         app.memories.put(new_key(), SemanticMemory(subject="dog", fact="The user's dog is Fido."))
         await pilot.press("f4")  # before the first message: the new conversation is private
         await pilot.pause()
-        assert "incognito" in str(app.query_one("#status", Static).render())
+        assert "incognito" in str(app.query_one("#status", StatusBar).render())
         await type_and_send(pilot, "My dog Fido is ill.")
         await settle(pilot)
         thread = app.store.get_thread(app.chat.thread_id)
@@ -160,7 +161,7 @@ async def test_incognito_remembers_and_recalls_nothing(settings, memory_loader) 
         await type_and_send(pilot, "/incognito")
         await pilot.pause()
         assert not app.store.get_thread(thread.id).incognito
-        assert "incognito" not in str(app.query_one("#status", Static).render())
+        assert "incognito" not in str(app.query_one("#status", StatusBar).render())
         # What was said in private stays out of later reflections.
         assert app.store.unreflected(thread.id) == []
 

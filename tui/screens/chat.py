@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Markdown, Static
+from textual.widgets import Footer, Markdown
 from textual.worker import Worker, WorkerState
 
 from assistant.commands import Command, command_help, parse_command
@@ -26,6 +26,7 @@ from tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tui.screens.memories import MemoryScreen
 from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
+from tui.widgets.status import StatusBar
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
@@ -55,7 +56,6 @@ class ChatScreen(Screen[None]):
         self._reply_view: MessageView | None = None
         self.new_thread_incognito = False  # for the conversation not saved yet
         self._private: dict[str, bool] = {}  # incognito, read once per thread
-        self._due: datetime | None = None  # the on-screen thread's reflection
         self._reply_thread: str | None = None
         self._reply_started = False  # the reply on its way has its first token
 
@@ -74,7 +74,7 @@ class ChatScreen(Screen[None]):
         threads = self.store.list_threads()
         self.thread_id = threads[0].id if threads else None
         messages = self.store.messages(self.thread_id) if self.thread_id else []
-        yield Static("Loading the model…", id="status", markup=False)
+        yield StatusBar(id="status")
         with Horizontal(id="main"):
             items = [ThreadItem(thread) for thread in threads]
             yield ThreadList(*items, id="sidebar", initial_index=0 if items else None)
@@ -90,37 +90,32 @@ class ChatScreen(Screen[None]):
 
     # The status line --------------------------------------------------------
 
+    @property
+    def status_bar(self) -> StatusBar:
+        """The status line above the chat."""
+        return self.query_one(StatusBar)
+
+    def backend_ready(self, label: str) -> None:
+        """The model ``label`` answers."""
+        self.status_bar.model = label
+        self._show_state()
+
     def backend_failed(self, error: str) -> None:
         """No chat model: say why in the status line."""
-        self.query_one("#status", Static).update(f"No model: {error}")
+        self.status_bar.problem = error
 
-    def _set_status(self, activity: str = "") -> None:
-        session = self.assistant.session
-        if session is None:
-            return
-        choice = session.choice
-        quality = " (demo quality)" if choice.demo_quality else ""
-        text = f"● {choice.label}{quality}"
-        if self.incognito:
-            text = f"{text}   incognito: nothing remembered"
-        if not activity and self._replying and self._reply_thread == self.thread_id:
-            activity = "writing…" if self._reply_started else "thinking…"
-        if not activity:
-            activity = self._reflection_state()
-        self.query_one("#status", Static).update(f"{text}   {activity}".rstrip())
-
-    def _reflection_state(self) -> str:
-        """ "reflecting…", "reflection in 9:41", or nothing, for the thread on screen."""
+    def _show_state(self) -> None:
+        """What the status line says of the conversation on screen: private, a
+        reply on its way, a reflection running (the countdown is set apart)."""
+        bar = self.status_bar
+        bar.incognito = self.incognito
+        replying = self._reply_thread is not None and self._reply_thread == self.thread_id
+        bar.reply = ("writing…" if self._reply_started else "thinking…") if replying else ""
         scheduler = self.assistant.scheduler
         running = scheduler.running if scheduler is not None else None
-        if self._reflecting or (running is not None and running == self.thread_id):
-            return "reflecting…"
-        if self._due is None or self.incognito:
-            return ""
-        from assistant.scheduler import countdown
-
-        clock = countdown(self._due)
-        return f"reflection in {clock}" if clock else "reflection due"
+        here = self.thread_id
+        on_screen = here is not None and (here in self.assistant.asked or running == here)
+        bar.reflecting = self._reflecting or on_screen
 
     def _tick(self) -> None:
         """Every second: the countdown to the on-screen thread's reflection."""
@@ -137,8 +132,8 @@ class ChatScreen(Screen[None]):
 
     def _show_due(self, thread_id: str | None, due: datetime | None) -> None:
         if thread_id == self.thread_id:
-            self._due = due
-            self._set_status()
+            self._show_state()
+            self.status_bar.due = due
 
     @work(thread=True, exit_on_error=False, group="scheduling")
     def schedule_reflection(self, thread_id: str) -> None:
@@ -154,7 +149,7 @@ class ChatScreen(Screen[None]):
         the memory pane)."""
         from assistant.llm.gate import Preempted
 
-        self._set_status()
+        self._show_state()
         result = event.result
         title = "Reflection"
         if event.thread_id != self.thread_id:  # say which conversation it was
@@ -188,13 +183,13 @@ class ChatScreen(Screen[None]):
         """Show ``thread_id`` (or an empty new conversation) and highlight it in the sidebar."""
         self.thread_id = thread_id
         self.new_thread_incognito = False
-        self._due = None
+        self.status_bar.due = None
         if self.assistant.scheduler is not None:
             self.read_due(thread_id)
         messages = self.store.messages(thread_id) if thread_id else []
         await self.query_one(ChatLog).show(messages)
         self.query_one(ThreadList).highlight(thread_id)
-        self._set_status()
+        self._show_state()
 
     async def refresh_threads(self) -> None:
         await self.query_one(ThreadList).show(self.store.list_threads(), self.thread_id)
@@ -297,7 +292,7 @@ class ChatScreen(Screen[None]):
         self.query_one(Composer).take(event.text)
         assert self.thread_id is not None
         self._reply_thread, self._reply_started = self.thread_id, False
-        self._set_status("thinking…")  # until the first token; before the reply shows
+        self._show_state()  # thinking…, until the first token; before the reply shows
         chat = self.query_one(ChatLog)
         await chat.add(MessageView("user", text))
         author = f"Assistant · {session.choice.model}"
@@ -353,7 +348,7 @@ class ChatScreen(Screen[None]):
                     elif isinstance(event, ReplyToken) and view.is_attached:
                         if not self._reply_started:
                             self._reply_started = True
-                            self._set_status()
+                            self._show_state()
                         await stream.write(event.text)
                         chat.scroll_end(animate=False)
                     elif isinstance(event, ReplyFinished):
@@ -376,7 +371,7 @@ class ChatScreen(Screen[None]):
             log.error("%s failed", event.worker.name, exc_info=event.worker.error)
             message = f"Unexpected error: {event.worker.error!r}. Details are in the log."
             self.notify(message, title="Memories", severity="error", timeout=15)
-            self._set_status()
+            self._show_state()
             return
         if event.worker.group != "reply" or not event.worker.is_finished:
             return
@@ -385,7 +380,8 @@ class ChatScreen(Screen[None]):
             view = None
         if self.assistant.scheduler is not None and self._reply_thread is not None:
             self.schedule_reflection(self._reply_thread)  # whatever the reply's fate
-        self._set_status()
+        self._reply_thread = None
+        self._show_state()
         if event.state == WorkerState.CANCELLED and view is not None:
             view.set_note("Stopped. The partial reply is saved.", "stopped")
         elif event.state == WorkerState.ERROR:
@@ -489,7 +485,7 @@ class ChatScreen(Screen[None]):
                 "Memories are recalled again; what was said in private stays forgotten.",
                 title="Incognito off",
             )
-        self._set_status()
+        self._show_state()
         self.call_later(self.refresh_threads)
 
     @work(thread=True, exit_on_error=False, group="memories")
@@ -578,7 +574,7 @@ class ChatScreen(Screen[None]):
             app.scheduler.submit(self.thread_id, after_seconds=0)
         else:
             self.reflect_thread(self.thread_id)
-        self._set_status("reflecting…")
+        self._show_state()  # reflecting…
         return True
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reflection")
