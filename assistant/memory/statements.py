@@ -204,3 +204,42 @@ def behaviour_request(sentence: str) -> str | None:
         return None
     rule = rule[0].upper() + rule[1:]
     return rule if rule[-1] in ".!?" else f"{rule}."
+
+
+#: A memory that ends on a word pointing elsewhere ("The user loves it.").
+_POINTER_END = re.compile(r"\b(?:it|this|that|these|those|them|there|here)\W*$", re.IGNORECASE)
+
+
+def refers_elsewhere(memory: str) -> bool:
+    """Whether ``memory`` is not self-contained: it ends on "it", "there", "that"
+    (...) and names at most two things of its own, so what it is about was in
+    another sentence ("The user loves it.", "The user's sister works there.").
+    A memory must say what it is about: the reader has no conversation around it.
+    """
+    if not _POINTER_END.search(memory.strip()):
+        return False
+    content = [w for w in words(memory.lower()) if w not in STOPWORDS and w not in _VAGUE]
+    return len(content) <= 2
+
+
+_LIKES = re.compile(
+    r"\b(?:lov(?:e|es|ed|ing)|adore[sd]?|enjoy(?:s|ed|ing)?|lik(?:e|es|ed|ing)|fond|fan|"
+    r"passion(?:ate)?|favou?rite|prefer(?:s|red)?|into|crazy about|keen)\b",
+    re.IGNORECASE,
+)
+_DISLIKES = re.compile(
+    r"\b(?:hat(?:e|es|ed|ing)|dislik(?:e|es|ed)|detest(?:s|ed)?|loath(?:e|es|ed)|"
+    r"can'?t stand|cannot stand|annoy(?:s|ed|ing)?|awful|terrible|worst)\b",
+    re.IGNORECASE,
+)
+
+
+def unsaid_attitude(claim: str, sentence: str) -> str | None:
+    """The feeling ``claim`` gives the user that ``sentence`` does not express, or
+    ``None``: a memory may say the user loves or hates something only when the
+    sentence says so in some words ("Dealing with health issues has been tough"
+    is no "The user loves health issues", whatever words they share)."""
+    for pattern, feeling in ((_LIKES, "likes"), (_DISLIKES, "dislikes")):
+        if pattern.search(claim) and not pattern.search(sentence):
+            return feeling
+    return None

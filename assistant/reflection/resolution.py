@@ -36,7 +36,9 @@ from assistant.memory.statements import (
     misattributed,
     named_relations,
     own_name,
+    refers_elsewhere,
     self_disclosure,
+    unsaid_attitude,
     users_statement,
 )
 from assistant.reflection.journal import Change, ChangeOp, Origin, Plan
@@ -149,7 +151,7 @@ class Resolver:
 
         op = draft.op
         target = _target(draft.target, known)
-        sentence = self._home(draft, sentence, target)
+        said, sentence = sentence, self._home(draft, sentence, target)
         if target is not None and target.key in claimed:
             target = None
         if op == "delete":
@@ -169,7 +171,7 @@ class Resolver:
         draft, since = (draft, None) if timeless else _dated(draft, sentence)
         if op not in ("update", "supersede"):
             target = None
-        problem = self._ungrounded(draft, sentence, target)
+        problem = self._ungrounded(draft, sentence, target, said)
         if problem:
             return drop(problem)
         provenance = Provenance(
@@ -240,12 +242,18 @@ class Resolver:
         draft: AnyDraft,
         sentence: Sentence,
         target: StoredMemory | None,
+        said: Sentence | None = None,
     ) -> str | None:
         """Why ``draft`` is not supported by the user's words (and, for an update or
-        supersede, the memory it rewrites), or ``None``."""
+        supersede, the memory it rewrites), or ``None``. ``said`` is the sentence
+        the model put it under when its words were found in another: both then
+        support it ("I started pottery." + "I love it." -> "The user loves pottery.")."""
         if any(dots in draft.text and dots not in sentence.text for dots in ("...", "\u2026")):
             return "incomplete (an ellipsis where words should be)"
-        own = [sentence.shown, *([target.text] if target else [])]
+        if refers_elsewhere(draft.text):
+            return "not self-contained (what it refers to is not said)"
+        also = [said.shown] if said is not None and said is not sentence else []
+        own = [sentence.shown, *also, *([target.text] if target else [])]
         sources = [*own, *(s.shown for s in self.context if s is not sentence)]
         names = unsupported_names(draft.text, sources)
         if names:
@@ -253,6 +261,8 @@ class Resolver:
         score = max(grounding(claim, own) for claim in _claims(draft))
         if score < self.min_grounding:
             return f"not grounded in the sentence ({score:.0%} of its words)"
+        if feeling := unsaid_attitude(draft.text, " ".join(own)):
+            return f"says the user {feeling} what the sentence does not say they do"
         if isinstance(draft, FactDraft):
             if not same_polarity(draft.fact, sentence.text):
                 return "says the opposite of the sentence (a negation lost or added)"
