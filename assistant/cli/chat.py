@@ -10,9 +10,8 @@ import typer
 
 from assistant.commands import Command, command_help, parse_command
 from assistant.config import Settings
-from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
-from assistant.formats import json_line, local_time, terminal_safe
+from assistant.formats import terminal_safe
 from assistant.runtime import Runtime
 
 
@@ -50,33 +49,6 @@ def chat(
     except KeyboardInterrupt:
         typer.echo("\nStopped. Your message and the partial reply are saved.", err=True)
         raise typer.Exit(130) from None
-
-
-def threads(
-    ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """List conversations, most recent first."""
-    with Runtime(ctx.obj.settings) as runtime:
-        _list_threads(runtime.conversations, as_json)
-
-
-def _list_threads(store: ConversationStore, as_json: bool) -> None:
-    for thread in store.list_threads():
-        count = store.count_messages(thread.id)
-        if as_json:
-            row = {
-                "id": thread.id,
-                "title": thread.title,
-                "updated_at": thread.updated_at.isoformat(),
-                "messages": count,
-                "backend": thread.backend,
-                "model": thread.model,
-            }
-            typer.echo(json_line(row))
-        else:
-            when = local_time(thread.updated_at)
-            typer.echo(f"{thread.id[:8]}  {when}  {count:>4} msgs  {terminal_safe(thread.title)}")
 
 
 def user_text(text: str, source: str = "") -> str:
