@@ -390,6 +390,35 @@ class ConversationStore:
             memories_used=tuple(memories_used or ()),
         )
 
+    def update_message(
+        self,
+        message_id: int,
+        content: str,
+        *,
+        status: MessageStatus,
+        error: str | None = None,
+        memories_used: list[str] | None = None,
+    ) -> Message:
+        """Rewrite a message's content, status, error and memories used, and commit
+        (a reply saved as it streams: the partial text first, then the whole one).
+
+        Raises:
+            StorageError: the database cannot be written.
+        """
+        used = json.dumps(memories_used) if memories_used else None
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE messages SET content = ?, status = ?, error = ?, memories_used = ?"
+                " WHERE id = ?",
+                (content, status, error, used, message_id),
+            )
+            db.execute(
+                "UPDATE threads SET updated_at = ?"
+                " WHERE id = (SELECT thread_id FROM messages WHERE id = ?)",
+                (_now().isoformat(), message_id),
+            )
+        return _message(self._query("SELECT * FROM messages WHERE id = ?", (message_id,))[0])
+
     def messages(self, thread_id: str) -> list[Message]:
         """All messages of a thread, oldest first."""
         rows = self._query("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))

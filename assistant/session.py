@@ -8,6 +8,7 @@ those into output (the CLI) or widget updates (the TUI).
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -69,6 +70,20 @@ class ReplyFinished:
 
 
 TurnEvent = UserMessageSaved | RulesSaved | MemoriesRecalled | ReplyToken | ReplyFinished
+
+
+#: How often a reply being written is saved as it stands (seconds).
+PARTIAL_SAVE_SECONDS = 1.0
+#: The note of a reply saved while it was written, until it ends.
+INTERRUPTED = "Interrupted while it was written (the app ended)."
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A reply saved while it streams: its message, once saved, and when."""
+
+    saved_at: float
+    message_id: int | None = None
 
 
 #: Messages indexed for conversation search after a reply, at most (a turn's two,
@@ -310,27 +325,30 @@ class ChatSession:
         used = memories.keys
         parts: list[str] = []
         guard = RepetitionGuard()
+        draft = _Draft(time.monotonic())
         try:
             with self.gate.chat():
                 async with aclosing(self.model.astream(prompt)) as stream:
                     while (chunk := await self._next_chunk(stream, first=not parts)) is not None:
                         if piece := chunk.text:
                             parts.append(piece)
+                            self._keep_partial(thread_id, parts, used, draft)
                             yield ReplyToken(piece)
                             if guard.feed(piece):
                                 break
         except (asyncio.CancelledError, GeneratorExit):
-            self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.", used)
+            self._save_reply(thread_id, parts, "cancelled", "Stopped before the end.", used, draft)
             raise
         except Exception as exc:
             failure = explain_failure(exc, self.choice)
-            self._save_reply(thread_id, parts, "error", str(failure), used)
+            self._save_reply(thread_id, parts, "error", str(failure), used, draft)
             raise failure from exc
         if guard.looping:
             log.info("reply in %s stopped: the model repeated itself", thread_id)
-            reply = self._save_reply(thread_id, [guard.kept()], "cancelled", STOPPED_NOTE, used)
+            kept = [guard.kept()]
+            reply = self._save_reply(thread_id, kept, "cancelled", STOPPED_NOTE, used, draft)
         else:
-            reply = self._save_reply(thread_id, parts, "complete", None, used)
+            reply = self._save_reply(thread_id, parts, "complete", None, used, draft)
         assert reply is not None
         yield ReplyFinished(reply)
         if self.recall is not None and not thread.incognito:
@@ -374,11 +392,16 @@ class ChatSession:
         status: MessageStatus,
         error: str | None,
         memories_used: list[str],
+        draft: "_Draft | None" = None,
     ) -> Message | None:
         content = "".join(parts).strip()
+        if draft is not None and draft.message_id is not None:
+            return self.store.update_message(
+                draft.message_id, content, status=status, error=error, memories_used=memories_used
+            )
         if status != "complete" and not content:
             return None
-        return self.store.add_message(
+        message = self.store.add_message(
             thread_id,
             "assistant",
             content,
@@ -388,3 +411,22 @@ class ChatSession:
             model=self.choice.model,
             memories_used=memories_used,
         )
+        if draft is not None:
+            draft.message_id = message.id
+        return message
+
+    def _keep_partial(
+        self, thread_id: str, parts: list[str], memories_used: list[str], draft: "_Draft"
+    ) -> None:
+        """Save the reply as it stands, at most every :data:`PARTIAL_SAVE_SECONDS`,
+        marked ``cancelled`` until it ends: a process killed mid-reply (``kill -9``,
+        a crash) keeps what the user saw. One small WAL commit a second; a failed
+        one costs a warning, not the reply."""
+        now = time.monotonic()
+        if now - draft.saved_at < PARTIAL_SAVE_SECONDS:
+            return
+        draft.saved_at = now
+        try:
+            self._save_reply(thread_id, parts, "cancelled", INTERRUPTED, memories_used, draft)
+        except AssistantError as exc:
+            log.warning("partial reply not saved: %s", exc)
