@@ -26,8 +26,8 @@ FINAL = frozenset({"complete", "cancelled", "error"})
 #: Characters of a message that are embedded (MiniLM reads about 256 tokens).
 EMBEDDED_CHARS = 1000
 #: Characters of a message shown in a prompt: the match, and each neighbour.
-MATCH_CHARS = 600
-NEIGHBOUR_CHARS = 240
+MATCH_CHARS = 400
+NEIGHBOUR_CHARS = 160
 
 
 @dataclass(frozen=True, slots=True)
