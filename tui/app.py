@@ -17,15 +17,18 @@ from textual import on, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
+from textual.worker import Worker
 
 from assistant.errors import AssistantError
 from assistant.runtime import Runtime
-from tui.messages import BackendFailed, BackendReady, ReflectionDone
+from tui.messages import BackendReady, ReflectionDone
 from tui.screens.chat import ChatScreen
 from tui.screens.memories import MemoryScreen, OpenSource
+from tui.workers import tell_failure
 
 if TYPE_CHECKING:
     from assistant.memory.repository import Memories
+    from assistant.reflection.journal import ReflectionResult
     from assistant.reflection.manager import MemoryManager
     from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
@@ -79,18 +82,13 @@ class AssistantApp(App[None]):
 
     # The model -------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="backend")
+    @work(thread=True, exit_on_error=False, group="backend", name="Loading the model")
     def load_model(self) -> None:
+        """Load the model, then the memories and the scheduler (blocking: Ollama is
+        probed, llama.cpp reads the file, Chroma and the embedder open); a failure
+        ends in :meth:`_worker_changed`."""
         runtime = self.runtime
-        try:
-            runtime.model  # noqa: B018 (loads it: Ollama is probed, llama.cpp reads the file)
-        except AssistantError as exc:
-            self.post_message(BackendFailed(str(exc)))
-            return
-        except Exception as exc:
-            log.exception("loading the model failed")
-            self.post_message(BackendFailed(f"Loading the model failed ({exc!r}); see the log."))
-            return
+        runtime.model  # noqa: B018 (loads it)
         recall = None
         if runtime.with_memories:
             try:
@@ -139,7 +137,7 @@ class AssistantApp(App[None]):
                 title="Background reflection",
             )
 
-    def reflected(self, thread_id: str, result: object) -> None:
+    def reflected(self, thread_id: str, result: "ReflectionResult | Exception") -> None:
         """The scheduler's ``on_result`` (any thread): hand over to the chat screen,
         whose :class:`ReflectionDone` then bubbles up here."""
         asked = thread_id in self.asked
@@ -159,17 +157,20 @@ class AssistantApp(App[None]):
             self.notify(self.memory_error, title="Memories are off", severity="warning", timeout=20)
         log.info("backend %s (%s)", choice.label, choice.reason)
 
-    @on(BackendFailed)
-    def _backend_failed(self, event: BackendFailed) -> None:
-        self.backend_error = event.error
-        self.chat.backend_failed(event.error)
-        self.notify(event.error, title="No chat model", severity="error", timeout=30)
-        log.error("no backend: %s", event.error)
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """The model could not be loaded: told, and said in the status line."""
+        if (problem := tell_failure(event)) is not None:
+            self.backend_error = problem
+            self.chat.backend_failed(problem)
 
     @on(ReflectionDone)
     def _reflection_done(self, event: ReflectionDone) -> None:
         """After the chat told it: show what a reflection wrote in the memory pane."""
-        written = [c.key for c in getattr(event.result, "changes", ())]
+        from assistant.reflection.journal import ReflectionResult
+
+        result = event.result
+        written = [c.key for c in result.changes] if isinstance(result, ReflectionResult) else []
         for screen in self.screen_stack:
             if isinstance(screen, MemoryScreen) and written:
                 screen.refresh_keys(written)

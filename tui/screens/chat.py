@@ -6,7 +6,6 @@ status line counts down to the reflection of the conversation on screen (the
 job store is read in a thread worker every second).
 """
 
-import logging
 from contextlib import aclosing, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -27,13 +26,13 @@ from tui.screens.memories import MemoryScreen
 from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
 from tui.widgets.status import StatusBar
+from tui.workers import tell_failure
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
     from assistant.memory.repository import StoredMemory
+    from assistant.reflection.journal import ReflectionResult
     from tui.app import AssistantApp
-
-log = logging.getLogger(__name__)
 
 
 class ChatScreen(Screen[None]):
@@ -122,7 +121,9 @@ class ChatScreen(Screen[None]):
         if self.assistant.scheduler is not None:
             self.read_due(self.thread_id)
 
-    @work(thread=True, exit_on_error=False, group="scheduling")
+    @work(
+        thread=True, exit_on_error=False, group="scheduling", name="Reading the reflection's time"
+    )
     def read_due(self, thread_id: str | None) -> None:
         """The job store and the database are read off the event loop."""
         scheduler = self.assistant.scheduler
@@ -135,7 +136,7 @@ class ChatScreen(Screen[None]):
             self._show_state()
             self.status_bar.due = due
 
-    @work(thread=True, exit_on_error=False, group="scheduling")
+    @work(thread=True, exit_on_error=False, group="scheduling", name="Scheduling the reflection")
     def schedule_reflection(self, thread_id: str) -> None:
         """After a reply: (re)schedule the thread's reflection (debounce)."""
         scheduler = self.assistant.scheduler
@@ -160,22 +161,18 @@ class ChatScreen(Screen[None]):
                 self.notify(
                     "Paused for your message; it runs again when the chat is quiet.", title=title
                 )
-        elif isinstance(result, BaseException):
+        elif isinstance(result, Exception):  # the scheduler logged it
             message = (
                 str(result) if isinstance(result, AssistantError) else f"{result!r}; see the log"
             )
             self.notify(message, title=f"{title} failed", severity="error", timeout=15)
-        else:
-            status = getattr(result, "status", "")
-            summary = getattr(result, "summary", str(result))
-            if status == "failed":
-                self.notify(summary, title=title, severity="error", timeout=15)
-            elif event.asked:
-                self.notify(
-                    summary if status != "nothing" else "nothing new to reflect on", title=title
-                )
-            elif status == "applied" and getattr(result, "changes", ()):
-                self.notify(summary, title=title)
+        elif result.status == "failed":
+            self.notify(result.summary, title=title, severity="error", timeout=15)
+        elif event.asked:
+            summary = result.summary if result.status != "nothing" else "nothing new to reflect on"
+            self.notify(summary, title=title)
+        elif result.status == "applied" and result.changes:
+            self.notify(result.summary, title=title)
 
     # Conversations ---------------------------------------------------------
 
@@ -312,7 +309,7 @@ class ChatScreen(Screen[None]):
             self.thread_id, self.new_thread_incognito = thread.id, False
         return self.thread_id
 
-    @work(exclusive=True, group="reply", exit_on_error=False)
+    @work(exclusive=True, group="reply", exit_on_error=False, name="The reply")
     async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
         from assistant.session import (
             MemoriesRecalled,
@@ -366,14 +363,12 @@ class ChatScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
-        groups = ("memories", "reflection", "scheduling")
-        if event.worker.group in groups and event.state == WorkerState.ERROR:
-            log.error("%s failed", event.worker.name, exc_info=event.worker.error)
-            message = f"Unexpected error: {event.worker.error!r}. Details are in the log."
-            self.notify(message, title="Memories", severity="error", timeout=15)
-            self._show_state()
-            return
+        """Every worker's failure is told here (titled by its name); a reply's end
+        also leaves a note under it and schedules the reflection."""
+        problem = tell_failure(event)
         if event.worker.group != "reply" or not event.worker.is_finished:
+            if problem is not None:
+                self._show_state()
             return
         view, self._reply_view = self._reply_view, None
         if view is not None and not view.is_attached:  # another conversation is open
@@ -384,16 +379,8 @@ class ChatScreen(Screen[None]):
         self._show_state()
         if event.state == WorkerState.CANCELLED and view is not None:
             view.set_note("Stopped. The partial reply is saved.", "stopped")
-        elif event.state == WorkerState.ERROR:
-            error = event.worker.error
-            if isinstance(error, AssistantError):
-                message = str(error)
-            else:
-                log.error("reply failed", exc_info=error)
-                message = f"Unexpected error: {error!r}. Details are in the log."
-            if view is not None:
-                view.set_note(message)
-            self.notify(message, title="The reply failed", severity="error", timeout=15)
+        elif problem is not None and view is not None:
+            view.set_note(problem)
 
     @on(MemoriesUsed.Expanded)
     def _memories_expanded(self, event: MemoriesUsed.Expanded) -> None:
@@ -402,7 +389,7 @@ class ChatScreen(Screen[None]):
         if isinstance(widget, MemoriesUsed) and widget.texts is None:
             self.look_up_memories(widget)
 
-    @work(thread=True, exit_on_error=False, group="memories")
+    @work(thread=True, exit_on_error=False, group="memories", name="Looking up the memories used")
     def look_up_memories(self, widget: MemoriesUsed) -> None:
         """Read the texts of a reply's memories (Chroma blocks: off the event loop)."""
         memories = self.assistant.memories
@@ -488,7 +475,7 @@ class ChatScreen(Screen[None]):
         self._show_state()
         self.call_later(self.refresh_threads)
 
-    @work(thread=True, exit_on_error=False, group="memories")
+    @work(thread=True, exit_on_error=False, group="memories", name="Remembering")
     def remember_memory(self, text: str, thread_id: str | None) -> None:
         """``/remember``: save a memory now (embedding blocks: a thread worker)."""
         from assistant.memory.editing import remember
@@ -496,11 +483,7 @@ class ChatScreen(Screen[None]):
 
         memories = self.assistant.memories
         assert memories is not None
-        try:
-            done = remember(memories, text, thread_id=thread_id)
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        done = remember(memories, text, thread_id=thread_id)
         title = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
         self.app.call_from_thread(
             self.notify,
@@ -508,18 +491,14 @@ class ChatScreen(Screen[None]):
             title=title[done.status],
         )
 
-    @work(thread=True, exit_on_error=False, group="memories")
+    @work(thread=True, exit_on_error=False, group="memories", name="Finding what to forget")
     def find_memories_to_forget(self, text: str) -> None:
         """``/forget``: find the matching memories, then ask before deleting them."""
         from assistant.memory.editing import find_to_forget
 
         memories = self.assistant.memories
         assert memories is not None
-        try:
-            found = find_to_forget(memories, text)
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        found = find_to_forget(memories, text)
         if not found:
             self.app.call_from_thread(self.notify, f"No memory matches “{text}”.")
             return
@@ -536,15 +515,12 @@ class ChatScreen(Screen[None]):
 
         self.app.push_screen(ConfirmScreen(question, confirm="Forget"), answered)
 
-    @work(thread=True, exit_on_error=False, group="memories")
+    @work(thread=True, exit_on_error=False, group="memories", name="Deleting memories")
     def forget_memories(self, keys: list[str]) -> None:
+        """Delete the memories ``keys`` for good (after the user said so)."""
         memories = self.assistant.memories
         assert memories is not None
-        try:
-            deleted = memories.delete(keys)
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        deleted = memories.delete(keys)
         noun = "memory" if deleted == 1 else "memories"
         self.app.call_from_thread(self.notify, f"Forgot {deleted} {noun}.", title="Forgotten")
 
@@ -577,15 +553,19 @@ class ChatScreen(Screen[None]):
         self._show_state()  # reflecting…
         return True
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reflection")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reflection", name="Reflection")
     def reflect_thread(self, thread_id: str) -> None:
         """Reflection calls the model and the store: a thread worker, off the UI loop."""
         from assistant.llm.gate import Preempted
 
         manager = self.assistant.manager
         assert manager is not None
+        result: ReflectionResult | Exception
         try:
-            result: object = manager.reflect(thread_id)
+            result = manager.reflect(thread_id)
         except (AssistantError, Preempted) as exc:
             result = exc
+        except Exception:  # told by the worker's failure, no longer asked for
+            self.assistant.asked.discard(thread_id)
+            raise
         self.assistant.reflected(thread_id, result)

@@ -26,15 +26,14 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Select, Static, TabbedContent, TabPane
 from textual.widgets.data_table import ColumnKey
-from textual.worker import Worker
+from textual.worker import Worker, WorkerState
 
-from assistant.errors import AssistantError
 from assistant.formats import local_time
 from assistant.memory.catalog import SORT_KEYS, MemoryCatalog, SortKey, pages
 from assistant.memory.schemas import KIND_NAMES, KINDS, MemoryKind
-from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
 from tui.screens.memory_form import MemoryFormScreen
+from tui.workers import tell_failure
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
@@ -137,6 +136,7 @@ class MemoryScreen(Screen[None]):
         self.rows: list[StoredMemory] = []  # what the table lists, in order
         self.shown = 0  # how many of ``rows`` the table holds
         self.deleted: list[StoredMemory] = []  # for undo, the last at the end
+        self._restoring: dict[Worker[None], StoredMemory] = {}  # undo in progress
         self.changes: list[ReviewedChange] = []
         self._select = select
         self._search_timer: Timer | None = None
@@ -208,11 +208,24 @@ class MemoryScreen(Screen[None]):
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """Every worker's failure is told here; a memory not restored goes back on
+        the undo list (on the UI thread, which owns it)."""
         tell_failure(event)
+        if not event.worker.is_finished:
+            return
+        stored = self._restoring.pop(event.worker, None)
+        if stored is not None and event.state != WorkerState.SUCCESS:
+            self.deleted.append(stored)
 
     # Loading ---------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-load")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="pane-load",
+        name="Loading the memories",
+    )
     def load(self) -> None:
         """Read every memory, a page at a time (blocking reads: a thread worker)."""
         titles = {t.id: t.title for t in self.conversations.list_threads()}
@@ -484,17 +497,19 @@ class MemoryScreen(Screen[None]):
         candidates = list(self.catalog) if self.catalog.complete else None
         self._search(query, kinds, candidates)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-search")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="pane-search",
+        name="Searching the memories",
+    )
     def _search(
         self, query: str, kinds: list[MemoryKind], candidates: list[StoredMemory] | None
     ) -> None:
         from assistant.memory.editing import search
 
-        try:
-            found = search(self.memories, query, kinds, limit=50, candidates=candidates)
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        found = search(self.memories, query, kinds, limit=50, candidates=candidates)
         self.app.call_from_thread(self._found, query, found)
 
     def _found(self, query: str, found: list[StoredMemory]) -> None:
@@ -551,15 +566,11 @@ class MemoryScreen(Screen[None]):
         if (stored := self._need_selection()) is not None:
             self.mark(stored, "muted", not stored.memory.muted)
 
-    @work(thread=True, exit_on_error=False, group="pane-write")
+    @work(thread=True, exit_on_error=False, group="pane-write", name="Changing the memory")
     def mark(self, stored: StoredMemory, field: str, on: bool) -> None:
         from assistant.memory.editing import edit
 
-        try:
-            saved = edit(self.memories, stored.key, {field: on})
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        saved = edit(self.memories, stored.key, {field: on})
         self.app.call_from_thread(self._marked, saved, field, on)
 
     def _marked(self, saved: StoredMemory, field: str, on: bool) -> None:
@@ -587,13 +598,9 @@ class MemoryScreen(Screen[None]):
         question = f"Delete this {KIND_NAMES[stored.kind]}?\n\n“{stored.text}”\n\n(u undoes it)"
         self.app.push_screen(ConfirmScreen(question), answered)
 
-    @work(thread=True, exit_on_error=False, group="pane-write")
+    @work(thread=True, exit_on_error=False, group="pane-write", name="Deleting the memory")
     def delete(self, stored: StoredMemory) -> None:
-        try:
-            self.memories.delete([stored.key])
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        self.memories.delete([stored.key])
         self.app.call_from_thread(self._deleted, stored)
 
     def _deleted(self, stored: StoredMemory) -> None:
@@ -626,20 +633,13 @@ class MemoryScreen(Screen[None]):
         if not self.deleted:
             self.notify("Nothing to undo.")
             return
-        self.restore(self.deleted.pop())
+        stored = self.deleted.pop()
+        self._restoring[self.restore(stored)] = stored
 
-    @work(thread=True, exit_on_error=False, group="pane-write")
+    @work(thread=True, exit_on_error=False, group="pane-write", name="Restoring the memory")
     def restore(self, stored: StoredMemory) -> None:
-        try:
-            self.memories.put(stored.key, stored.memory)
-        except AssistantError as exc:
-            self.app.call_from_thread(self._not_restored, stored, str(exc))
-            return
+        self.memories.put(stored.key, stored.memory)
         self.app.call_from_thread(self._restored, stored)
-
-    def _not_restored(self, stored: StoredMemory, problem: str) -> None:
-        self.deleted.append(stored)  # on the UI thread, which owns the undo list
-        self.notify(problem, title="Undo failed", severity="error")
 
     def _restored(self, stored: StoredMemory) -> None:
         self.catalog.add([stored])
@@ -671,7 +671,7 @@ class MemoryScreen(Screen[None]):
 
     # Live updates ---------------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="pane-load")
+    @work(thread=True, exit_on_error=False, group="pane-load", name="Reading the changed memories")
     def refresh_keys(self, keys: list[str]) -> None:
         """Read ``keys`` again (a background reflection wrote them) and show them
         without moving the cursor or disturbing a form in progress."""
@@ -710,17 +710,19 @@ class MemoryScreen(Screen[None]):
         tabs.active = "memories-tab" if tabs.active == "changes-tab" else "changes-tab"
         (self.table if tabs.active == "memories-tab" else self.changes_table).focus()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="pane-changes")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="pane-changes",
+        name="Reading what changed",
+    )
     def load_changes(self) -> None:
         """The changes of the last reflections, newest first, with whether each holds."""
         from assistant.reflection.review import recent_changes, state
 
-        try:
-            changes = recent_changes(self.conversations)
-            states = [state(c.change, self.memories.get(c.change.key)) for c in changes]
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            return
+        changes = recent_changes(self.conversations)
+        states = [state(c.change, self.memories.get(c.change.key)) for c in changes]
         self.app.call_from_thread(self._show_changes, changes, states)
 
     def _show_changes(self, changes: list[ReviewedChange], states: list[str]) -> None:
@@ -768,17 +770,13 @@ class MemoryScreen(Screen[None]):
             return
         self.undo_reviewed(self.changes[table.cursor_row])
 
-    @work(thread=True, exit_on_error=False, group="pane-write")
+    @work(thread=True, exit_on_error=False, group="pane-write", name="Undoing the change")
     def undo_reviewed(self, reviewed: ReviewedChange) -> None:
         """Undo a change of a reflection (with its linked supersede or successor)."""
         from assistant.reflection.review import linked, undo
 
         group = linked(reviewed, self.changes)
-        try:
-            undo(self.memories, [r.change for r in group])
-        except AssistantError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="warning")
-            return
+        undo(self.memories, [r.change for r in group])
         self.app.call_from_thread(
             self.notify, f"{reviewed.verb.capitalize()} “{reviewed.change.text}”", title="Undone"
         )

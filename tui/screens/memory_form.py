@@ -22,8 +22,8 @@ from textual.worker import Worker
 from assistant.errors import AssistantError
 from assistant.memory.editing import EditConflict, content_fields, create, edit
 from assistant.memory.schemas import KIND_NAMES, KINDS, MODELS, MemoryKind
-from tui.messages import tell_failure
 from tui.screens.dialogs import ConfirmScreen
+from tui.workers import tell_failure
 
 if TYPE_CHECKING:
     from assistant.memory.repository import Memories, StoredMemory
@@ -178,7 +178,7 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
     def action_cancel(self) -> None:
         self.dismiss(None)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="form")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="form", name="Saving the memory")
     def save(self, changes: dict[str, object], expected: object) -> None:
         """Validate and write (blocking: the text is embedded)."""
         try:
