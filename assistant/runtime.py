@@ -9,6 +9,7 @@ Injection in .NET*, ch. 4): the object graph is composed once, at the entry poin
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -16,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import Settings
-from assistant.conversations import ConversationStore
+from assistant.conversations import ConversationStore, Thread
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from assistant.reflection.manager import MemoryManager
     from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -141,6 +144,42 @@ class Runtime:
         from assistant.memory.factory import build_recall
 
         return build_recall(self.settings, self.memories, self.conversations)
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete a conversation, and its messages from conversation search.
+
+        Raises:
+            InputError: no such conversation.
+            StorageError: the database could not be written.
+        """
+        thread = self.conversations.get_thread(thread_id)
+        self.conversations.delete_thread(thread.id)
+        self._unsearchable(thread.id)
+
+    def set_incognito(self, thread_id: str, private: bool) -> Thread:
+        """Make a conversation incognito (its messages leave conversation search)
+        or not; the thread as it is now.
+
+        Raises:
+            InputError: no such conversation.
+            StorageError: the database could not be written.
+        """
+        thread = self.conversations.set_incognito(thread_id, private)
+        if private:
+            self._unsearchable(thread.id)
+        return thread
+
+    def _unsearchable(self, thread_id: str) -> None:
+        """Remove a thread's messages from conversation search, when the memories
+        are open (recall checks every hit against the database anyway)."""
+        if not (self.with_memories and self.memories_opened and self.settings.conversation_search):
+            return
+        from assistant.errors import AssistantError
+
+        try:
+            self.recall().past.forget_thread(thread_id)  # type: ignore[union-attr]
+        except AssistantError as exc:
+            log.warning("conversation search still holds %s until reindex: %s", thread_id, exc)
 
     @property
     def manager(self) -> MemoryManager:

@@ -118,7 +118,7 @@ async def _chat(
         latest = None if new else next(iter(store.list_threads(limit=1)), None)
         thread = latest or store.create_thread()
     if incognito and not thread.incognito:
-        thread = store.set_incognito(thread.id, True)
+        thread = runtime.set_incognito(thread.id, True)
     async with aclosing(session.send(thread.id, text)) as events:
         async for event in events:
             if isinstance(event, ReplyToken):

@@ -158,3 +158,19 @@ def test_a_turn_recalls_other_conversations_not_its_own_window(
     second = turn("And which street is my dentist on?")
     assert all(e.exchange.thread.id != thread.id for e in second.exchanges)
     assert len(second.exchanges) == 1
+
+
+def test_the_runtime_removes_deleted_and_private_conversations_from_search(tmp_path) -> None:
+    from assistant.runtime import Runtime
+
+    settings = Settings(data_dir=tmp_path / "data")
+    with Runtime(settings) as runtime:
+        store = runtime.conversations
+        gone = chat(store, "My locker code at the gym is 2468.")
+        private = chat(store, "My gym is the one on Elm Street.")
+        index = runtime.recall().past
+        assert index is not None and index.sync() == 2
+        runtime.delete_thread(store.messages_after(gone[0] - 1, 1)[0][0].thread_id)
+        runtime.set_incognito(store.messages_after(private[0] - 1, 1)[0][0].thread_id, True)
+
+        assert runtime.memories.store.search(index.items, limit=10) == []
