@@ -9,6 +9,7 @@ model gate, so a reflection gives way to them.
 """
 
 import logging
+import threading
 from collections.abc import Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING
@@ -63,6 +64,8 @@ class AssistantApp(App[None]):
         self.scheduler: ReflectionScheduler | None = None  # background reflection
         self.left_running = False  # a reflection was still running at quit
         self.asked: set[str] = set()  # threads whose reflection the user asked for
+        self._quitting = False  # set on the UI thread at unmount, read by the loader
+        self._starting = threading.Lock()  # the scheduler starts, or the app quits
         self.chat = ChatScreen()
 
     def get_default_screen(self) -> Screen:
@@ -75,6 +78,8 @@ class AssistantApp(App[None]):
     def on_unmount(self) -> None:
         """Quit at once: a reflection in progress stops at its next token or is
         left to end with the process; pending jobs stay in the job store."""
+        with self._starting:  # a scheduler starting now is shut down; none starts later
+            self._quitting = True
         if self.session is not None:
             self.session.gate.close()
         if self.scheduler is not None:
@@ -89,6 +94,8 @@ class AssistantApp(App[None]):
         ends in :meth:`_worker_changed`."""
         runtime = self.runtime
         runtime.model  # noqa: B018 (loads it)
+        if self._quitting:  # quit while the model loaded: start nothing more
+            return
         recall = None
         if runtime.with_memories:
             try:
@@ -120,15 +127,22 @@ class AssistantApp(App[None]):
         runtime = self.runtime
         self.manager = runtime.manager  # the session's model and gate
         scheduler = runtime.scheduler(self.manager.reflect, runtime.consolidate, self.reflected)
-        try:
-            owner = scheduler.start()
-        except AssistantError as exc:
-            log.warning("background reflection is off: %s", exc)
+        with self._starting:
+            if self._quitting:  # on_unmount has run: it would never shut this one down
+                return
+            try:
+                owner = scheduler.start()
+            except AssistantError as exc:
+                owner, problem = False, exc
+            else:
+                problem = None
+                self.scheduler = scheduler
+        if problem is not None:  # told outside the lock, which the UI thread may wait on
+            log.warning("background reflection is off: %s", problem)
             self.call_from_thread(
-                self.notify, f"{exc} Use /reflect.", title="No background reflection"
+                self.notify, f"{problem} Use /reflect.", title="No background reflection"
             )
             return
-        self.scheduler = scheduler
         if not owner:
             self.call_from_thread(
                 self.notify,

@@ -3,7 +3,9 @@ notified, F5, a quit that does not wait, a restart that picks the job up, and a
 second window that leaves the jobs to the first. The real scheduler, job store,
 Chroma and MiniLM; the chat model is scripted."""
 
+import sys
 import time
+from pathlib import Path
 
 from assistant.config import Settings
 from assistant.scheduler import ReflectionScheduler
@@ -105,3 +107,54 @@ async def test_a_second_window_leaves_the_jobs_to_the_first(settings, memory_loa
     finally:
         owner.shutdown()
         conversations.close()
+
+
+async def test_quitting_while_the_model_loads_starts_no_scheduler(settings, memory_loader) -> None:
+    """The model loads in a thread that outlives a quit: once it is loaded, no
+    scheduler may start (nothing would shut it down, and it would hold the jobs)."""
+    import threading
+
+    from textual import work
+
+    from assistant.runtime import Runtime
+    from tests.memory.conftest import ScriptedModel
+    from tests.tui.test_memory_commands import CHOICE
+    from tui.app import AssistantApp
+
+    entered, go, done = threading.Event(), threading.Event(), threading.Event()
+
+    class Watched(AssistantApp):
+        CSS_PATH = Path(sys.modules[AssistantApp.__module__].__file__ or "").with_name("app.tcss")
+
+        @work(thread=True, exit_on_error=False, name="Loading the model")
+        def load_model(self) -> None:
+            try:
+                AssistantApp.load_model.__wrapped__(self)  # the app's own loading
+            finally:
+                done.set()
+
+    def slow(settings: Settings):
+        entered.set()
+        go.wait(30)
+        return CHOICE, ScriptedModel(replies=[])
+
+    runtime = Runtime(settings, backend_loader=slow, memory_loader=memory_loader)
+    app = Watched(runtime)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, entered.is_set)
+        await pilot.press("ctrl+q")
+    go.set()  # the model is loaded after the quit
+    assert done.wait(30), "the loading ends"
+    assert app.scheduler is None
+    # Nothing holds the jobs: another process becomes their owner.
+    other = ReflectionScheduler(
+        runtime.conversations,
+        lambda thread_id: None,
+        jobstore_url=settings.jobstore,
+        lock_path=settings.scheduler_lock_path,
+    )
+    try:
+        assert other.start()
+    finally:
+        other.shutdown()
+        runtime.close()
