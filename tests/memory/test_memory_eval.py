@@ -50,8 +50,9 @@ def date_labels(scenario: Scenario) -> set[str]:
 def check_scenario(scenario: Scenario) -> None:
     """Raise AssertionError where the scenario is not sound: an expected keyword
     neither said by the user nor a date their words resolve to, an answer no
-    expected memory holds, a question copied from what was said, or a dated
-    scenario shaped unlike a real user's sessions."""
+    expected memory holds, a question copied from what was said, a dated
+    scenario shaped unlike a real user's sessions, or a coreference question
+    whose whole answer one message holds (then it needs no reference resolved)."""
     said = " ".join(text for session in scenario.sessions for text in session).lower()
     labels = date_labels(scenario)
     for expected in scenario.expected:
@@ -77,6 +78,14 @@ def check_scenario(scenario: Scenario) -> None:
     assert all(day.year == 2026 for day in scenario.dates), scenario.id
     gaps = [(b - a).days for a, b in pairwise(scenario.dates)]
     assert all(gap >= 7 for gap in gaps), (scenario.id, gaps)  # weeks or months apart
+    messages = [text.lower() for session in scenario.sessions for text in session]
+    for question in scenario.questions:
+        if question.type == "coreference":  # no one message holds the whole answer
+            answer = [a.lower() for a in question.answer]
+            assert not any(all(a in text for a in answer) for text in messages), (
+                scenario.id,
+                question,
+            )
 
 
 def test_every_expected_memory_and_answer_is_in_the_users_words() -> None:
