@@ -243,3 +243,57 @@ def unsaid_attitude(claim: str, sentence: str) -> str | None:
         if pattern.search(claim) and not pattern.search(sentence):
             return feeling
     return None
+
+
+_TASK = re.compile(
+    r"^(?:please\s+|ok(?:ay)?,?\s+|so,?\s+)?(?:(?:can|could|would|will) you|help me|write|draft|"
+    r"give me|show me|find|make|explain|translate|summari[sz]e|tell me|suggest|recommend|plan)\b",
+    re.IGNORECASE,
+)
+_STANDING = re.compile(
+    r"\b(?:always|never|from now on|in (?:the )?future|every time|whenever|each time|"
+    r"going forward|any more|anymore|from here on)\b",
+    re.IGNORECASE,
+)
+
+
+def one_off_task(sentence: str) -> bool:
+    """Whether ``sentence`` asks for one piece of work now ("Help me write a polite
+    email to a client.", "Can you translate this?") rather than how to answer from
+    now on: such a request is no rule, unless it says it stands ("always", "from
+    now on", "every time")."""
+    text = sentence.strip()
+    return bool(_TASK.match(text)) and not _STANDING.search(text)
+
+
+_THANKS = re.compile(
+    r"^(?:(?:thanks?|thank you|cheers|ta)\b|(?:you(?:'re| are)|you(?:'ve| have) been)\s+"
+    r"(?:(?:so|really|very|such)\s+)?(?:a star|a lifesaver|great|the best|amazing|awesome|"
+    r"helpful|brilliant|wonderful|a great help|a big help)\b)",
+    re.IGNORECASE,
+)
+
+
+def thanks(sentence: str) -> bool:
+    """Whether ``sentence`` thanks or praises the assistant and tells nothing about
+    the user ("Thanks, you've been really helpful!", "You're a star."): nothing in it
+    is a memory. "Thanks, I start at the bakery on Monday" tells something."""
+    text = sentence.strip()
+    if not _THANKS.match(text):
+        return False
+    rest = text[_THANKS.match(text).end() :]  # type: ignore[union-attr]
+    return not re.search(r"\b(?:i|i'm|i've|my|we|our)\b", rest, re.IGNORECASE)
+
+
+_NAME_FACT = re.compile(r"^the user's (?:first |full )?name is ([A-Z][\w'-]*)", re.IGNORECASE)
+
+
+def named_as_user(claim: str, sentence: str) -> str | None:
+    """The name ``claim`` gives the user ("The user's name is Clara.") when the
+    sentence does not tell it as theirs (:func:`own_name`), else ``None``: a name
+    the user says to or about someone else is not their own."""
+    match = _NAME_FACT.match(claim.strip())
+    if match is None:
+        return None
+    name = match.group(1)
+    return None if (own_name(sentence) or "").lower() == name.lower() else name

@@ -34,10 +34,13 @@ from assistant.memory.statements import (
     behaviour_request,
     first_person,
     misattributed,
+    named_as_user,
     named_relations,
+    one_off_task,
     own_name,
     refers_elsewhere,
     self_disclosure,
+    thanks,
     unsaid_attitude,
     users_statement,
 )
@@ -164,7 +167,7 @@ class Resolver:
         request = _is_request(sentence.text)
         if isinstance(draft, RuleDraft) and not request:
             # Not a request to the assistant: at most a fact about the user.
-            if not (first_person(draft.rule) or "the user" in draft.rule.lower()):
+            if not (first_person(draft.rule) or draft.rule.lower().startswith("the user")):
                 return drop("not a request about how the assistant should answer")
             draft = FactDraft(kind="semantic", fact=draft.rule, op=draft.op, target=draft.target)
         draft = _normalise(draft, request)
@@ -252,6 +255,11 @@ class Resolver:
             return "incomplete (an ellipsis where words should be)"
         if refers_elsewhere(draft.text):
             return "not self-contained (what it refers to is not said)"
+        if thanks(sentence.text) and (said is None or thanks(said.text)):
+            return "thanks or praise for the assistant, nothing about the user"
+        told = [sentence.text, *([said.text] if said is not None else [])]
+        if all(name := named_as_user(draft.text, text) for text in told) and name:
+            return f"{name} is not a name the user gave as their own"
         also = [said.shown] if said is not None and said is not sentence else []
         own = [sentence.shown, *also, *([target.text] if target else [])]
         sources = [*own, *(s.shown for s in self.context if s is not sentence)]
@@ -359,8 +367,11 @@ def _dated(draft: AnyDraft, sentence: Sentence) -> tuple[AnyDraft, datetime | No
 
 def _is_request(sentence: str) -> bool:
     """Whether a rule may come from ``sentence``: a request about the assistant's
-    behaviour, not words to someone else or encouragement."""
-    return behaviour_request(sentence) is not None or addresses_assistant(sentence)
+    behaviour from now on, not one piece of work, words to someone else or
+    encouragement."""
+    if behaviour_request(sentence) is not None:
+        return True
+    return addresses_assistant(sentence) and not one_off_task(sentence)
 
 
 def _normalise(draft: AnyDraft, request: bool) -> AnyDraft:

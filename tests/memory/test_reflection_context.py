@@ -84,3 +84,40 @@ def test_the_worked_examples_never_leak_into_memories(memories, conversations) -
         kept = reflect(memories, conversations, thread_id, json.dumps(answer))
         texts = [m.get("fact") or m.get("rule") or m["situation"] for m in copied]
         assert kept == [], (texts, prompt.example)
+
+
+def rule(text: str) -> dict[str, str]:
+    return {"kind": "procedural", "rule": text}
+
+
+def test_names_thanks_and_one_off_tasks_are_no_memories(memories, conversations) -> None:
+    """From the evaluation's misses: a friend's name taken for the user's, thanks
+    taken for a fact, one piece of work taken for a standing rule."""
+    thread_id = thread_with(
+        conversations,
+        "Clara, you are a star for helping me move!",
+        "Thanks, you've been really helpful!",
+        "Help me write a polite email to a client.",
+        "Keep your answers short, always.",
+    )
+    kept = reflect(
+        memories,
+        conversations,
+        thread_id,
+        judged(
+            (fact("The user's name is Clara."), "create", ""),
+            (fact("The user has been really helpful."), "create", ""),
+            (rule("Help the user write a polite email to a client."), "create", ""),
+            (rule("Keep answers short."), "create", ""),
+        ),
+    )
+    assert kept == ["Keep answers short."]
+
+    thread_id = thread_with(conversations, "Hi there!", "I'm Marta, by the way.")
+    kept = reflect(
+        memories,
+        conversations,
+        thread_id,
+        judged((fact("The user's name is Marta."), "create", ""), (None, "none", "")),
+    )
+    assert "The user's name is Marta." in kept
