@@ -14,6 +14,7 @@ is deleted.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,7 +23,7 @@ from langgraph.store.base import PutOp
 
 from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind, utcnow
-from assistant.text import content_stems
+from assistant.text import changes_details, content_stems, details
 
 #: Cosine similarity at or above which two memories of one kind are one memory.
 MERGE_THRESHOLD = 0.9
@@ -69,6 +70,53 @@ def find_twin(
         if found.key not in exclude and (near or same_text(found.text, memory.render())):
             return found
     return None
+
+
+#: Cosine similarity from which a memory may hold the old value of a changed fact.
+SLOT_THRESHOLD = 0.55
+#: Stems of what a person has one of at a time: a new value replaces the old.
+_SINGLE_VALUED = frozenset(
+    """live move work job employ role title manag boss partner wife husband girlfriend
+    boyfriend phone car address name age studi school univers major doctor dentist
+    salari rent flat apart home hometown""".split()  # noqa: SIM905
+)
+
+
+def find_replaced(
+    memories: Memories,
+    memory: AnyMemory,
+    *,
+    threshold: float = SLOT_THRESHOLD,
+    exclude: Collection[str] = (),
+) -> StoredMemory | None:
+    """The known active memory whose value ``memory`` changes, if any: same kind,
+    about something a person has one of at a time (where they live or work, their
+    manager, phone, partner, ...), the same words but for its names and numbers,
+    which differ ("The user works at Hollmann." -> "The user works at Nordlicht.").
+    Such a change supersedes the old fact (kept as history); "likes Rome" and
+    "likes Paris" both hold, and are no change.
+
+    Args:
+        threshold: the least cosine similarity of a candidate.
+        exclude: keys that may not be returned (already changed elsewhere).
+    """
+    text = memory.render()
+    shape = _shape(text)
+    if not shape & _SINGLE_VALUED:
+        return None
+    for found in memories.similar(text, [memory.kind], limit=3):
+        if found.key in exclude or (found.score or 0.0) < threshold:
+            continue
+        if _shape(found.text) == shape and changes_details(found.text, text):
+            return found
+    return None
+
+
+def _shape(text: str) -> set[str]:
+    """The content stems of ``text`` without its names, numbers and dates
+    ("(since 2026-05-01)")."""
+    text = re.sub(r"\s*\([^)]*\)", "", text)
+    return content_stems(text) - content_stems(" ".join(details(text)))
 
 
 def merge(old: AnyMemory, new: AnyMemory, now: datetime) -> AnyMemory:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from assistant.memory.consolidation import (
     MERGE_THRESHOLD,
+    find_replaced,
     find_twin,
     merge,
     near_duplicate,
@@ -192,6 +193,8 @@ class Resolver:
                 if same_text(target.text, memory.render()):
                     return drop("already known")
                 op = "update"
+            elif replaced := find_replaced(self.memories, memory, exclude=claimed):
+                target, op = replaced, "supersede"  # "works at Hollmann" -> "at Nordlicht"
             else:
                 op = "create"
         assert target is not None or op == "create"

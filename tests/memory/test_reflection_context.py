@@ -121,3 +121,32 @@ def test_names_thanks_and_one_off_tasks_are_no_memories(memories, conversations)
         judged((fact("The user's name is Marta."), "create", ""), (None, "none", "")),
     )
     assert "The user's name is Marta." in kept
+
+
+def test_a_new_value_of_a_single_valued_fact_supersedes_the_old(memories, conversations) -> None:
+    """From the evaluation: the old job and city stayed active beside the new ones."""
+    first = thread_with(conversations, "I work at Hollmann as an accountant.", "I like Rome.")
+    reflect(
+        memories,
+        conversations,
+        first,
+        judged(
+            (fact("The user works at Hollmann as an accountant."), "create", ""),
+            (fact("The user likes Rome."), "create", ""),
+        ),
+    )
+    later = thread_with(conversations, "I now work at Nordlicht as an accountant.", "I like Paris.")
+    kept = reflect(
+        memories,
+        conversations,
+        later,
+        judged(
+            (fact("The user works at Nordlicht as an accountant."), "create", ""),
+            (fact("The user likes Paris."), "create", ""),
+        ),
+    )
+    assert "The user works at Hollmann as an accountant." not in kept
+    assert "The user works at Nordlicht as an accountant." in kept
+    assert {"The user likes Rome.", "The user likes Paris."} <= set(kept)  # both hold
+    (old,) = [s for s in memories.listing("semantic") if "Hollmann" in s.text]
+    assert old.memory.superseded_by is not None  # kept as history
