@@ -21,6 +21,10 @@ from typing import Literal
 from assistant.errors import InputError, StorageError
 from assistant.paths import ensure_private_dir
 
+#: The note of a reply saved while it is written (``cancelled`` until it ends; it
+#: stays so when the process was killed).
+INTERRUPTED = "Interrupted while it was written (the app ended)."
+
 Role = Literal["user", "assistant"]
 MessageStatus = Literal["complete", "cancelled", "error"]
 

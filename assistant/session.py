@@ -21,7 +21,7 @@ from langchain_core.messages.utils import count_tokens_approximately
 
 from assistant.assets import read_text
 from assistant.config import Settings
-from assistant.conversations import ConversationStore, Message, MessageStatus, Thread
+from assistant.conversations import INTERRUPTED, ConversationStore, Message, MessageStatus, Thread
 from assistant.errors import AssistantError, InputError
 from assistant.llm import BackendChoice, explain_failure
 from assistant.llm.gate import ModelGate
@@ -74,8 +74,6 @@ TurnEvent = UserMessageSaved | RulesSaved | MemoriesRecalled | ReplyToken | Repl
 
 #: How often a reply being written is saved as it stands (seconds).
 PARTIAL_SAVE_SECONDS = 1.0
-#: The note of a reply saved while it was written, until it ends.
-INTERRUPTED = "Interrupted while it was written (the app ended)."
 
 
 @dataclass(slots=True)

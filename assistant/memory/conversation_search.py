@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from langgraph.store.base import BaseStore, PutOp
 
-from assistant.conversations import ConversationStore, Message, Thread
+from assistant.conversations import INTERRUPTED, ConversationStore, Message, Thread
 from assistant.formats import local_time
 
 #: Statuses of a message that no longer changes (an error reply keeps no text).
@@ -28,6 +28,8 @@ EMBEDDED_CHARS = 1000
 #: Characters of a message shown in a prompt: the match, and each neighbour.
 MATCH_CHARS = 400
 NEIGHBOUR_CHARS = 160
+#: How long a reply saved as it streams may still be being written (seconds).
+STREAMING_SECONDS = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +115,8 @@ class ConversationIndex:
             ops: list[PutOp] = []
             last = through
             for message, private in batch:
-                if message.status not in FINAL:
-                    break
+                if message.status not in FINAL or _streaming(message):
+                    break  # indexed whole once it ends
                 last = message.id
                 if not private and message.content.strip():
                     ops.append(PutOp(self.items, str(message.id), _value(message)))
@@ -189,6 +191,16 @@ class ConversationIndex:
         self.store.batch([*ops, PutOp(self.state, "cursor", None)])
         self._through = 0
         return self.sync()
+
+
+def _streaming(message: Message) -> bool:
+    """Whether ``message`` is a reply still being written, maybe by another
+    process: saved as it stands (:data:`assistant.conversations.INTERRUPTED`)
+    within the last :data:`STREAMING_SECONDS`. Older, it was cut short by a crash
+    and is final as it is."""
+    if message.error != INTERRUPTED:
+        return False
+    return datetime.now(UTC) - message.created_at < timedelta(seconds=STREAMING_SECONDS)
 
 
 def _value(message: Message) -> dict[str, object]:

@@ -174,3 +174,31 @@ def test_the_runtime_removes_deleted_and_private_conversations_from_search(tmp_p
         runtime.set_incognito(store.messages_after(private[0] - 1, 1)[0][0].thread_id, True)
 
         assert runtime.memories.store.search(index.items, limit=10) == []
+
+
+def test_a_reply_still_being_written_waits_and_one_cut_short_long_ago_is_indexed(
+    memories, conversations
+) -> None:
+    from datetime import timedelta
+
+    from assistant.conversations import INTERRUPTED
+
+    thread = conversations.create_thread()
+    asked = conversations.add_message(thread.id, "user", "Tell me about Lisbon trams.")
+    writing = conversations.add_message(
+        thread.id, "assistant", "Tram 28 climbs", status="cancelled", error=INTERRUPTED
+    )
+    index = ConversationIndex(memories.store, conversations, NAMESPACE)
+
+    assert index.sync() == 1 and index.cursor() == asked.id  # the reply waits for its end
+    conversations.update_message(writing.id, "Tram 28 climbs to the castle.", status="complete")
+    assert index.sync() == 1
+    (hit,) = memories.store.search(index.items, query="tram castle", limit=1)
+    assert hit.value["text"] == "Tram 28 climbs to the castle."
+
+    old = datetime.now(UTC) - timedelta(hours=1)
+    conversations.add_message(
+        thread.id, "assistant", "Cut short by a crash", status="cancelled",
+        error=INTERRUPTED, created_at=old,
+    )  # fmt: skip
+    assert index.sync() == 1  # final as it is
