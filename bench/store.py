@@ -13,12 +13,25 @@ out of both: ChromaStore's embedder looks the vectors up in a table, so the
 ratio is the store's own overhead. Separately it measures the ONNX MiniLM
 embedder: texts per second in batches of 32, and one short text.
 
+With ``--async`` it times concurrent ``abatch`` calls instead (issue 18, item 12)
+on two shapes, for ``ChromaStore`` (embedded, calls merged by
+``assistant.store.batching``), the same store with the old ``abatch``
+(``to_thread(batch)`` per call) and LangGraph's ``InMemoryStore``:
+
+- LangGraph's ``test_large_batches_async`` (its SQL store suites): N=1000 keys,
+  M=10 rounds of aput, aget, alist_namespaces, asearch, aput, adelete, 60,000
+  operations gathered at once, no index;
+- 500 concurrent ``aput`` of a sentence and 500 ``asearch`` by a query, with the
+  MiniLM index (embedding included).
+
 Usage: .venv/bin/python bench/store.py [--sizes 1000 10000 100000] [--queries 200]
+       .venv/bin/python bench/store.py --async [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import platform
 import statistics
 import tempfile
@@ -27,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
-from langgraph.store.base import PutOp
+from langgraph.store.base import BaseStore, Op, PutOp, Result
+from langgraph.store.memory import InMemoryStore
 
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.store.chroma import ChromaStore
@@ -148,13 +162,85 @@ def embedding_throughput(rounds: int = 5) -> tuple[float, float]:
     return statistics.median(rates), statistics.median(singles) * 1000
 
 
+class OneCallAtATime(ChromaStore):
+    """ChromaStore with the old ``abatch``: each call its own ``to_thread(batch)``."""
+
+    async def abatch(self, ops: list[Op]) -> list[Result]:  # type: ignore[override]
+        return await asyncio.to_thread(self.batch, list(ops))
+
+
+async def large_batches(store: BaseStore, n: int = 1000, m: int = 10) -> float:
+    """Seconds for LangGraph's ``test_large_batches_async`` shape."""
+    coros = []
+    for r in range(m):
+        ns = ("test", "foo", "bar", "baz", str(r % 2))
+        for i in range(n):
+            coros += [
+                store.aput(ns, f"key{i}", value={"foo": "bar" + str(i)}),
+                store.aget(ns, f"key{i}"),
+                store.alist_namespaces(prefix=None, max_depth=r + 1),
+                store.asearch(("test",)),
+                store.aput(ns, f"key{i}", value={"foo": "bar" + str(i)}),
+                store.adelete(ns, f"key{i}"),
+            ]
+    start = time.perf_counter()
+    results = await asyncio.gather(*coros)
+    assert len(results) == n * m * 6
+    return time.perf_counter() - start
+
+
+async def puts_and_searches(store: BaseStore, n: int = 500) -> float:
+    """Seconds for n concurrent aput of a sentence and n asearch by a query."""
+    coros = []
+    for i in range(n):
+        text = f"The user mentioned on day {i} that their dog Fido likes walks by river {i % 37}."
+        coros.append(store.aput(NS, f"k{i}", {"text": text}))
+        coros.append(store.asearch(NS, query=f"Where does the dog walk? ({i})", limit=5))
+    start = time.perf_counter()
+    await asyncio.gather(*coros)
+    return time.perf_counter() - start
+
+
+def async_shapes(repeat: int) -> None:
+    embedder = MiniLMEmbeddings()
+    embedder.embed_documents(["warm up"])
+    index = {"dims": DIMS, "embed": embedder, "fields": ["text"]}
+    makers = {
+        "ChromaStore (merged)": lambda d, ix: ChromaStore.persistent(d, index=ix, symmetric=True),
+        "ChromaStore, one call at a time": lambda d, ix: OneCallAtATime.persistent(d, index=ix),
+        "InMemoryStore": lambda d, ix: InMemoryStore(index=ix) if ix else InMemoryStore(),
+    }
+    print("| store | large_batches_async (60,000 ops) | 500 aput + 500 asearch (MiniLM) |")
+    print("|---|---|---|")
+    for label, make in makers.items():
+        shapes = []
+        for shape, ix in ((large_batches, None), (puts_and_searches, index)):
+            if make is makers["ChromaStore, one call at a time"] and shape is large_batches:
+                shapes.append("not run (over 1,000 s in issue 18)")
+                continue
+            times = []
+            for _ in range(repeat):
+                with tempfile.TemporaryDirectory() as tmp:
+                    store = make(Path(tmp) / "store", ix)
+                    times.append(asyncio.run(shape(store)))
+                    getattr(store, "close", lambda: None)()
+            runs = ", ".join(f"{t:.1f}" for t in times)
+            shapes.append(f"{statistics.median(times):.2f} s ({runs})")
+        print(f"| {label} | {shapes[0]} | {shapes[1]} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--async", dest="concurrent", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     print(f"python {platform.python_version()}, {platform.machine()}, {platform.platform()}")
+    if args.concurrent:
+        async_shapes(args.repeat)
+        return
     print(
         "| items | put, ChromaStore | put, raw chromadb | search median (p95), ChromaStore "
         "| search median (p95), raw | ratio of medians |"

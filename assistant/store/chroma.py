@@ -37,7 +37,6 @@ does not see other processes' writes) before its next read.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -69,6 +68,7 @@ from langgraph.store.base import (
 )
 
 from assistant.errors import StorageError
+from assistant.store.batching import Batcher
 from assistant.store.filters import matches_condition
 from assistant.store.locking import ProcessLock
 from assistant.store.namespace_collections import PAGE, NamespaceCollections
@@ -138,6 +138,7 @@ class ChromaStore(BaseStore):
         self._writes = 0
         self._symmetric = symmetric
         self._sentinel = Sentinel(directory) if directory is not None else None
+        self._batcher = Batcher(self.batch)
         self._configure(index, embedder_name)
         with self._guard(writes=False):
             self._open_manifest(check_embedder)
@@ -423,25 +424,33 @@ class ChromaStore(BaseStore):
         # it searches (all together, for a symmetric embedder).
         queries = [op.query for op in ops if isinstance(op, SearchOp) and op.query]
         vectors = self._vectors.queries(queries) if self._vectors and queries else {}
+        # Equal reads in one batch (merged concurrent calls repeat them) run once.
+        seen: dict[Any, Any] = {}
         for op in ops:
-            if isinstance(op, GetOp):
-                results.append(self._get(op))
-            elif isinstance(op, SearchOp):
-                results.append(self._search(op, vectors))
-            elif isinstance(op, ListNamespacesOp):
-                results.append(self._list_namespaces(op))
-            elif isinstance(op, PutOp):
+            if isinstance(op, PutOp):
                 results.append(None)
-            else:
-                raise ValueError(f"Unknown operation type: {type(op)}")
+                continue
+            key = _read_key(op)
+            if key not in seen:
+                if isinstance(op, GetOp):
+                    seen[key] = self._get(op)
+                elif isinstance(op, SearchOp):
+                    seen[key] = self._search(op, vectors)
+                elif isinstance(op, ListNamespacesOp):
+                    seen[key] = self._list_namespaces(op)
+                else:
+                    raise ValueError(f"Unknown operation type: {type(op)}")
+            found = seen[key]
+            results.append(list(found) if isinstance(found, list) else found)
         if puts:
             self._apply(puts, encoded)
             if self._sentinel is not None:
                 self._sentinel.written(puts.values(), self._count_items)
 
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
-        """``batch`` in a worker thread (Chroma and ONNX block)."""
-        return await asyncio.to_thread(self.batch, list(ops))
+        """``batch`` in a worker thread (Chroma and ONNX block), merged with the
+        concurrent calls of the same event loop (:mod:`assistant.store.batching`)."""
+        return await self._batcher.run(list(ops))
 
     def _get(self, op: GetOp) -> Item | None:
         space = self._spaces().get(op.namespace)
@@ -647,3 +656,15 @@ class ChromaStore(BaseStore):
         ]
         target.write_records(records, self._embed(ops), self._dims)
         return len(records)
+
+
+def _read_key(op: Op) -> Any:
+    """What makes two read operations equal (their results are the same)."""
+    if isinstance(op, SearchOp):
+        filter_key = json.dumps(op.filter, sort_keys=True, default=repr) if op.filter else None
+        return ("search", op.namespace_prefix, filter_key, op.limit, op.offset, op.query)
+    if isinstance(op, GetOp):
+        return ("get", op.namespace, op.key)
+    if isinstance(op, ListNamespacesOp):
+        return ("list", op.match_conditions, op.max_depth, op.limit, op.offset)
+    return ("other", id(op))
