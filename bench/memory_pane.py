@@ -105,11 +105,11 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
             await until(lambda: isinstance(app.screen, MemoryScreen))
             screen = app.screen
             assert isinstance(screen, MemoryScreen)
-            table = screen.table
+            table = screen.browser
             await until(lambda: table.row_count > 0)  # noqa: B023
             found["first"].append(time.perf_counter() - started)
             gaps = []
-            while not screen.catalog.complete:
+            while not screen.browser.catalog.complete:
                 tick = time.perf_counter()
                 await asyncio.sleep(0.001)
                 gaps.append(time.perf_counter() - tick - 0.001)
@@ -127,14 +127,14 @@ async def measure(settings: Settings, runs: int) -> dict[str, list[float]]:
         app.chat.action_memories()
         screen = app.screen
         assert isinstance(screen, MemoryScreen)
-        await until(lambda: screen.catalog.complete)
+        await until(lambda: screen.browser.catalog.complete)
         search = screen.query_one("#memory-search")
         for query in QUERIES * 2:
             search.value = query  # type: ignore[attr-defined]
             await pilot.pause()  # the typing pause's timer is started; run at once instead
             started = time.perf_counter()
-            screen.search(query)
-            await until(lambda: screen.searched == query)  # noqa: B023
+            screen.browser.search(query)
+            await until(lambda: screen.browser.searched == query)  # noqa: B023
             found["search"].append(time.perf_counter() - started)
     app.runtime.close()
     return found

@@ -23,9 +23,10 @@ from tests.tui.test_app import SIZE, settle, type_and_send
 from tests.tui.test_background_reflection import wait_for
 from tests.tui.test_memory_commands import make_app, notices
 from tui.screens.dialogs import ConfirmScreen
-from tui.screens.memories import MemoryScreen, MemoryTable
+from tui.screens.memories import MemoryScreen
 from tui.screens.memory_form import MemoryFormScreen
 from tui.widgets.chat import MemoriesUsed, MemoryLink, MessageView
+from tui.widgets.memory_browser import MemoryBrowser
 
 T0 = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 DOG, SISTER, METRIC, TRIP, ROME, BERLIN = (f"{n:02d}" + "ab" * 15 for n in range(1, 7))
@@ -98,14 +99,14 @@ async def open_pane(pilot) -> MemoryScreen:
     await pilot.press("f3")
     screen = pilot.app.screen
     assert isinstance(screen, MemoryScreen)
-    await wait_for(pilot, lambda: screen.catalog.complete)
+    await wait_for(pilot, lambda: screen.browser.catalog.complete)
     await settle(pilot)
     return screen
 
 
 def listed(screen: MemoryScreen) -> list[str]:
     """The texts in the table, top to bottom."""
-    table = screen.query_one(MemoryTable)
+    table = screen.query_one(MemoryBrowser)
     return [str(table.get_row_at(i)[2]) for i in range(table.row_count)]
 
 
@@ -118,7 +119,7 @@ def detail(screen: MemoryScreen) -> str:
 
 
 async def select(pilot, screen: MemoryScreen, key: str) -> None:
-    table = screen.query_one(MemoryTable)
+    table = screen.query_one(MemoryBrowser)
     table.move_cursor(row=table.get_row_index(key))
     await pilot.pause()
     assert screen.selected_key() == key
@@ -168,16 +169,16 @@ async def test_open_filter_sort_search_and_go_back(settings, memory_loader) -> N
         await pilot.press("slash")
         assert screen.query_one("#memory-search", Input).has_focus
         await pilot.press(*"where does my sister live")
-        await wait_for(pilot, lambda: screen.results is not None)
+        await wait_for(pilot, lambda: screen.browser.results is not None)
         await settle(pilot)
         assert listed(screen)[0] == "The user's sister Anna lives in Porto."
         assert "found for “where does my sister live”" in heading(screen)
         # A name the embedder misses is found by its letters.
         screen.query_one("#memory-search", Input).value = "Lyon"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: screen.searched == "Lyon")
+        await wait_for(pilot, lambda: screen.browser.searched == "Lyon")
         assert listed(screen)[0].startswith("Situation: The user asked for a trip plan to Lyon.")
-        assert screen.query_one(MemoryTable).has_focus
+        assert screen.query_one(MemoryBrowser).has_focus
 
         await pilot.press("escape")
         assert not isinstance(app.screen, MemoryScreen)
@@ -198,7 +199,7 @@ async def test_slash_and_a_word_read_in_one_go_search_for_the_word(settings, mem
         search = screen.query_one("#memory-search", Input)
         assert search.has_focus and search.value == "locker km/h"
         assert screen.query_one(TabbedContent).active == "memories-tab"
-        assert app.screen is screen and screen.kind is None
+        assert app.screen is screen and screen.browser.kind is None
 
 
 async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:
@@ -291,7 +292,7 @@ async def test_pin_and_mute_change_what_recall_brings(settings, memory_loader) -
         await pilot.press("p")
         await settle(pilot)
         assert app.memories.get(SISTER).memory.pinned
-        assert screen.query_one(MemoryTable).get_row(SISTER)[0] == "P"
+        assert screen.query_one(MemoryBrowser).get_row(SISTER)[0] == "P"
         await select(pilot, screen, DOG)
         await pilot.press("m")
         await settle(pilot)
@@ -345,7 +346,7 @@ async def test_a_used_memory_opens_in_the_pane(settings, memory_loader) -> None:
         await wait_for(pilot, lambda: isinstance(app.screen, MemoryScreen), 5)
         screen = app.screen
         assert isinstance(screen, MemoryScreen)
-        await wait_for(pilot, lambda: screen.catalog.complete)
+        await wait_for(pilot, lambda: screen.browser.catalog.complete)
         await settle(pilot)
         assert screen.selected_key() == DOG
 
@@ -356,7 +357,7 @@ async def test_a_used_memory_opens_in_the_pane(settings, memory_loader) -> None:
         await pilot.press("enter")
         screen = app.screen
         assert isinstance(screen, MemoryScreen)
-        await wait_for(pilot, lambda: screen.catalog.complete)
+        await wait_for(pilot, lambda: screen.browser.catalog.complete)
         await settle(pilot)
         assert screen.selected_key() == other
 
@@ -394,15 +395,16 @@ async def test_what_changed_lists_a_reflection_and_undoes_it(settings, memory_lo
 async def test_a_reflection_during_an_edit_updates_the_pane_and_asks(
     settings, memory_loader
 ) -> None:
-    rex = judged((fact("The user's dog is called Rex."), "update", "M1"))
-    app = make_app(settings, memory_loader, ["Hello Rex!", rex])
+    # An update that adds to the fact (a new name would supersede it instead).
+    beagle = judged((fact("The user's dog Fido is a beagle."), "update", "M1"))
+    app = make_app(settings, memory_loader, ["A beagle!", beagle])
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert app.memories is not None
         app.memories.put(
             DOG, SemanticMemory(subject="the user's dog", fact="The user's dog is called Fido.")
         )
-        await type_and_send(pilot, "My dog is called Rex.")
+        await type_and_send(pilot, "My dog Fido is a beagle.")
         await settle(pilot)
         screen = await open_pane(pilot)
         await pilot.press("e")
@@ -416,7 +418,7 @@ async def test_a_reflection_during_an_edit_updates_the_pane_and_asks(
         assert app.screen is form  # the edit is still open, with what was typed
         assert form.query_one("#semantic-fact", Input).value == "The user's dog is called Bello."
         assert "Changed in the background" in str(form.query_one("#form-warning", Label).render())
-        assert listed(screen) == ["The user's dog is called Rex."]  # the table is up to date
+        assert listed(screen) == ["The user's dog Fido is a beagle."]  # the table is up to date
         assert screen.selected_key() == DOG
 
         await pilot.press("ctrl+s")
