@@ -117,7 +117,8 @@ def add_memory(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help='What to remember; "rule:" or "fact:" in front.')],
 ) -> None:
-    """Remember TEXT now, as /remember does (a restatement updates its twin)."""
+    """Remember TEXT now, as /remember does (a restatement updates its twin; a
+    changed fact replaces it, which stays in history)."""
     from assistant.cli.chat import user_text
     from assistant.memory.editing import remember
 
@@ -126,6 +127,8 @@ def add_memory(
         done = remember(opened, text)
     verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
     line = f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]"
+    if done.replaced is not None:
+        line += f"\nIt replaces (kept as history): {done.replaced.text}  [{done.replaced.key}]"
     typer.echo(terminal_safe(line))
 
 
