@@ -11,22 +11,46 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
 
+from assistant.conversation_journal import ReflectionJournal
+from assistant.conversation_queries import HistoryQueries
+from assistant.conversation_records import (
+    INTERRUPTED,
+    TITLE_CHARS,
+    UNTITLED,
+    ImportedThread,
+    Message,
+    MessageStatus,
+    Reflection,
+    Role,
+    Thread,
+    as_utc,
+    message_of,
+    now_utc,
+    thread_of,
+    title_from_message,
+)
 from assistant.errors import InputError, StorageError
 from assistant.paths import ensure_private_dir
 
-#: The note of a reply saved while it is written (``cancelled`` until it ends; it
-#: stays so when the process was killed).
-INTERRUPTED = "Interrupted while it was written (the app ended)."
-
-Role = Literal["user", "assistant"]
-MessageStatus = Literal["complete", "cancelled", "error"]
+__all__ = [
+    "INTERRUPTED",
+    "MIGRATIONS",
+    "TITLE_CHARS",
+    "UNTITLED",
+    "ConversationStore",
+    "ImportedThread",
+    "Message",
+    "MessageStatus",
+    "Reflection",
+    "Role",
+    "Thread",
+    "title_from_message",
+]
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: threads and messages.
@@ -80,97 +104,8 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-UNTITLED = "New conversation"
-TITLE_CHARS = 48
 
-
-@dataclass(frozen=True, slots=True)
-class Thread:
-    """A conversation. Timestamps are timezone-aware UTC."""
-
-    id: str
-    title: str
-    created_at: datetime
-    updated_at: datetime
-    backend: str | None = None
-    model: str | None = None
-    reflected_through: int = 0
-    """Id of the last message reflection has read (0: none)."""
-    incognito: bool = False
-    """Nothing in the thread is remembered, and no memories are recalled into it."""
-
-
-@dataclass(frozen=True, slots=True)
-class Reflection:
-    """One reflection run over a thread, as recorded in the journal."""
-
-    id: str
-    thread_id: str
-    through_message: int
-    status: Literal["pending", "applied", "failed"]
-    operations: str | None
-    raw_output: str | None
-    error: str | None
-    model_calls: int
-    tokens: int
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Message:
-    """One message of a thread. ``id`` grows with time across all threads."""
-
-    id: int
-    thread_id: str
-    role: Role
-    content: str
-    created_at: datetime
-    status: MessageStatus = "complete"
-    error: str | None = None
-    backend: str | None = None
-    model: str | None = None
-    memories_used: tuple[str, ...] = ()
-    """Keys of the memories recalled into the prompt of this reply."""
-
-
-@dataclass(frozen=True, slots=True)
-class ImportedThread:
-    """A conversation read from a history file (:mod:`assistant.history`).
-
-    Attributes:
-        id: the thread's id here (stable for a source, so a second import finds it).
-        title: its title.
-        messages: ``(role, content, created_at)``, oldest first.
-        incognito: whether it was private where it came from.
-    """
-
-    id: str
-    title: str
-    messages: tuple[tuple[Role, str, datetime], ...]
-    incognito: bool = False
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _utc(when: datetime) -> datetime:
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-
-
-def title_from_message(text: str, limit: int = TITLE_CHARS) -> str:
-    """A short title from the first message: its first line, cut at a word boundary."""
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    line = " ".join(line.split())
-    if not line:
-        return UNTITLED
-    if len(line) <= limit:
-        return line
-    cut = line[: limit - 1].rsplit(" ", 1)[0] or line[: limit - 1]
-    return cut.rstrip(" ,.;:") + "…"
-
-
-class ConversationStore:
+class ConversationStore(ReflectionJournal, HistoryQueries):
     """Threads and messages in ``path`` (created with mode 0o600).
 
     Safe to share between threads of one process (a lock serialises access) and
@@ -278,7 +213,7 @@ class ConversationStore:
 
     def create_thread(self, title: str = UNTITLED) -> Thread:
         """Create an empty thread and return it."""
-        now = _now()
+        now = now_utc()
         thread = Thread(id=uuid.uuid4().hex, title=title, created_at=now, updated_at=now)
         with self._transaction() as db:
             db.execute(
@@ -293,7 +228,7 @@ class ConversationStore:
             "SELECT * FROM threads ORDER BY updated_at DESC, rowid DESC LIMIT ?",
             (-1 if limit is None else limit,),
         )
-        return [_thread(row) for row in rows]
+        return [thread_of(row) for row in rows]
 
     def get_thread(self, thread_id: str) -> Thread:
         """The thread with this id, or the only one whose id starts with it.
@@ -311,7 +246,7 @@ class ConversationStore:
         )
         exact = [row for row in rows if row["id"] == thread_id]
         if exact or len(rows) == 1:
-            return _thread((exact or rows)[0])
+            return thread_of((exact or rows)[0])
         if not rows:
             raise InputError(f"No conversation has the id {thread_id!r}; see `assistant threads`.")
         raise InputError(f"The id {thread_id!r} matches several conversations; give more of it.")
@@ -357,7 +292,7 @@ class ConversationStore:
         ``created_at``: when it was written (an imported message's own time; a
         naive time is taken as UTC); default now.
         """
-        now = _now() if created_at is None else _utc(created_at)
+        now = now_utc() if created_at is None else as_utc(created_at)
         used = json.dumps(memories_used) if memories_used else None
         with self._transaction() as db:
             cursor = db.execute(
@@ -419,14 +354,14 @@ class ConversationStore:
             db.execute(
                 "UPDATE threads SET updated_at = ?"
                 " WHERE id = (SELECT thread_id FROM messages WHERE id = ?)",
-                (_now().isoformat(), message_id),
+                (now_utc().isoformat(), message_id),
             )
-        return _message(self._query("SELECT * FROM messages WHERE id = ?", (message_id,))[0])
+        return message_of(self._query("SELECT * FROM messages WHERE id = ?", (message_id,))[0])
 
     def messages(self, thread_id: str) -> list[Message]:
         """All messages of a thread, oldest first."""
         rows = self._query("SELECT * FROM messages WHERE thread_id = ? ORDER BY id", (thread_id,))
-        return [_message(row) for row in rows]
+        return [message_of(row) for row in rows]
 
     def set_memories_used(self, message_id: int, keys: list[str]) -> None:
         """Record which memories were recalled into a reply's prompt."""
@@ -453,221 +388,10 @@ class ConversationStore:
                 )
         return self.get_thread(thread.id)
 
-    # Reflection ------------------------------------------------------------
-
-    def unreflected(self, thread_id: str) -> list[Message]:
-        """The complete messages after the thread's reflection cursor, oldest first."""
-        rows = self._query(
-            "SELECT m.* FROM messages m JOIN threads t ON t.id = m.thread_id"
-            " WHERE m.thread_id = ? AND m.id > t.reflected_through AND m.status = 'complete'"
-            " ORDER BY m.id",
-            (thread_id,),
-        )
-        return [_message(row) for row in rows]
-
-    def unreflected_threads(
-        self, thread_id: str | None = None
-    ) -> list[tuple[str, datetime, datetime]]:
-        """Threads (all, or just ``thread_id``) with complete messages past their
-        reflection cursor: ``(thread id, first such message's time, last one's
-        time)``, oldest first."""
-        only = " AND m.thread_id = ?" if thread_id else ""
-        rows = self._query(
-            "SELECT m.thread_id, MIN(m.created_at) AS first, MAX(m.created_at) AS last"
-            " FROM messages m JOIN threads t ON t.id = m.thread_id"
-            f" WHERE m.id > t.reflected_through AND m.status = 'complete'{only}"
-            " GROUP BY m.thread_id ORDER BY first",
-            (thread_id,) if thread_id else (),
-        )
-        read = datetime.fromisoformat
-        return [(row["thread_id"], read(row["first"]), read(row["last"])) for row in rows]
-
-    def record_reflection(
-        self,
-        thread_id: str,
-        through_message: int,
-        *,
-        operations: str | None,
-        raw_output: str | None = None,
-        error: str | None = None,
-        model_calls: int = 0,
-        tokens: int = 0,
-    ) -> Reflection | None:
-        """Journal a reflection: ``pending`` with its operations (JSON), or ``failed``
-        with the error and the model's raw output. The cursor does not move.
-
-        Returns:
-            The record; ``None`` for a ``pending`` one when another run (of this or
-            another process) has already reflected through ``through_message`` or
-            holds a pending record of its own: nothing is recorded, so two runs on
-            one thread never both write.
-        """
-        reflection_id = uuid.uuid4().hex
-        status = "failed" if error is not None else "pending"
-        now = _now().isoformat()
-        with self._transaction() as db:
-            if (
-                status == "pending"
-                and db.execute(
-                    "SELECT 1 FROM threads t WHERE t.id = ? AND (t.reflected_through >= ?"
-                    " OR EXISTS (SELECT 1 FROM reflections r"
-                    " WHERE r.thread_id = t.id AND r.status = 'pending'))",
-                    (thread_id, through_message),
-                ).fetchone()
-            ):
-                return None
-            db.execute(
-                "INSERT INTO reflections (id, thread_id, through_message, status, operations,"
-                " raw_output, error, model_calls, tokens, created_at, finished_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    reflection_id,
-                    thread_id,
-                    through_message,
-                    status,
-                    operations,
-                    raw_output,
-                    error,
-                    model_calls,
-                    tokens,
-                    now,
-                    now if error is not None else None,
-                ),
-            )
-        rows = self._query("SELECT * FROM reflections WHERE id = ?", (reflection_id,))
-        return _reflection(rows[0])
-
-    def pending_reflection(self, thread_id: str) -> Reflection | None:
-        """A reflection whose operations were recorded but not marked applied."""
-        rows = self._query(
-            "SELECT * FROM reflections WHERE thread_id = ? AND status = 'pending'"
-            " ORDER BY created_at LIMIT 1",
-            (thread_id,),
-        )
-        return _reflection(rows[0]) if rows else None
-
-    def finish_reflection(self, reflection_id: str) -> None:
-        """Mark a reflection applied and advance its thread's cursor, in one transaction."""
-        with self._transaction() as db:
-            row = db.execute(
-                "SELECT thread_id, through_message FROM reflections WHERE id = ?", (reflection_id,)
-            ).fetchone()
-            db.execute(
-                "UPDATE reflections SET status = 'applied', finished_at = ? WHERE id = ?",
-                (_now().isoformat(), reflection_id),
-            )
-            db.execute(
-                "UPDATE threads SET reflected_through = MAX(reflected_through, ?) WHERE id = ?",
-                (row["through_message"], row["thread_id"]),
-            )
-
-    def reflections(self, thread_id: str) -> list[Reflection]:
-        """The journal of a thread, oldest first."""
-        rows = self._query(
-            "SELECT * FROM reflections WHERE thread_id = ? ORDER BY created_at, rowid",
-            (thread_id,),
-        )
-        return [_reflection(row) for row in rows]
-
-    def last_reflection(self, thread_id: str) -> Reflection | None:
-        """The newest entry of a thread's journal, or ``None``."""
-        rows = self._query(
-            "SELECT * FROM reflections WHERE thread_id = ?"
-            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
-            (thread_id,),
-        )
-        return _reflection(rows[0]) if rows else None
-
-    def applied_reflections(self, limit: int = 20) -> list[Reflection]:
-        """The last ``limit`` applied reflections that changed something, of any
-        thread, newest first (what the memory pane reviews)."""
-        rows = self._query(
-            "SELECT * FROM reflections WHERE status = 'applied'"
-            " AND json_array_length(operations, '$.changes') > 0"
-            " ORDER BY created_at DESC, rowid DESC LIMIT ?",
-            (limit,),
-        )
-        return [_reflection(row) for row in rows]
-
     def count_messages(self, thread_id: str) -> int:
         """How many messages a thread has."""
         rows = self._query("SELECT COUNT(*) FROM messages WHERE thread_id = ?", (thread_id,))
         return int(rows[0][0])
-
-    def import_threads(self, threads: Sequence[ImportedThread]) -> tuple[int, int]:
-        """Add imported conversations in one transaction (all or nothing). A thread
-        whose id exists is extended; a message it holds already (same role, text
-        and time) is skipped, so importing a file twice adds nothing.
-
-        Returns:
-            ``(threads created, messages added)``.
-        """
-        created = added = 0
-        with self._transaction() as db:
-            for thread in threads:
-                times = [_utc(when).isoformat() for _, _, when in thread.messages]
-                first, last = (min(times), max(times)) if times else (_now().isoformat(),) * 2
-                if db.execute("SELECT 1 FROM threads WHERE id = ?", (thread.id,)).fetchone():
-                    db.execute(
-                        "UPDATE threads SET updated_at = MAX(updated_at, ?) WHERE id = ?",
-                        (last, thread.id),
-                    )
-                else:
-                    db.execute(
-                        "INSERT INTO threads (id, title, created_at, updated_at, incognito)"
-                        " VALUES (?, ?, ?, ?, ?)",
-                        (thread.id, thread.title, first, last, int(thread.incognito)),
-                    )
-                    created += 1
-                rows = db.execute(
-                    "SELECT role, content, created_at FROM messages WHERE thread_id = ?",
-                    (thread.id,),
-                )
-                held = {(r[0], r[1], r[2]) for r in rows}
-                for (role, content, _), when in zip(thread.messages, times, strict=True):
-                    if (role, content, when) in held:
-                        continue
-                    held.add((role, content, when))
-                    db.execute(
-                        "INSERT INTO messages (thread_id, role, content, created_at)"
-                        " VALUES (?, ?, ?, ?)",
-                        (thread.id, role, content, when),
-                    )
-                    added += 1
-        return created, added
-
-    # Conversation search (assistant.memory.conversation_search) ---------------
-
-    def messages_after(self, after_id: int, limit: int) -> list[tuple[Message, bool]]:
-        """Up to ``limit`` messages with an id above ``after_id``, in every thread,
-        oldest first, each with whether its thread is incognito."""
-        rows = self._query(
-            "SELECT m.*, t.incognito AS private FROM messages m JOIN threads t"
-            " ON t.id = m.thread_id WHERE m.id > ? ORDER BY m.id LIMIT ?",
-            (after_id, limit),
-        )
-        return [(_message(row), bool(row["private"])) for row in rows]
-
-    def exchange(self, message_ids: list[int]) -> dict[int, tuple[Thread, list[Message]]]:
-        """For each id that still exists in a thread that is not incognito: its thread
-        and the message with its neighbours in the thread (the one before and the
-        one after, where there are), oldest first. One query per id, on an index."""
-        found: dict[int, tuple[Thread, list[Message]]] = {}
-        for message_id in message_ids:
-            rows = self._query(
-                "SELECT * FROM messages WHERE id = ?1 OR id = (SELECT MAX(id) FROM messages"
-                " WHERE thread_id = (SELECT thread_id FROM messages WHERE id = ?1) AND id < ?1)"
-                " OR id = (SELECT MIN(id) FROM messages WHERE thread_id ="
-                " (SELECT thread_id FROM messages WHERE id = ?1) AND id > ?1) ORDER BY id",
-                (message_id,),
-            )
-            messages = [_message(row) for row in rows]
-            if not any(m.id == message_id for m in messages):
-                continue
-            threads = self._query("SELECT * FROM threads WHERE id = ?", (messages[0].thread_id,))
-            if threads and not threads[0]["incognito"]:
-                found[message_id] = (_thread(threads[0]), messages)
-        return found
 
 
 def _statements(script: str) -> Iterator[str]:
@@ -680,46 +404,3 @@ def _statements(script: str) -> Iterator[str]:
             if statement.strip(" \n;"):
                 yield statement
             statement = ""
-
-
-def _thread(row: sqlite3.Row) -> Thread:
-    return Thread(
-        id=row["id"],
-        title=row["title"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        updated_at=datetime.fromisoformat(row["updated_at"]),
-        backend=row["backend"],
-        model=row["model"],
-        reflected_through=row["reflected_through"],
-        incognito=bool(row["incognito"]),
-    )
-
-
-def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        role=row["role"],
-        content=row["content"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-        status=row["status"],
-        error=row["error"],
-        backend=row["backend"],
-        model=row["model"],
-        memories_used=tuple(json.loads(row["memories_used"] or "[]")),
-    )
-
-
-def _reflection(row: sqlite3.Row) -> Reflection:
-    return Reflection(
-        id=row["id"],
-        thread_id=row["thread_id"],
-        through_message=row["through_message"],
-        status=row["status"],
-        operations=row["operations"],
-        raw_output=row["raw_output"],
-        error=row["error"],
-        model_calls=row["model_calls"],
-        tokens=row["tokens"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
