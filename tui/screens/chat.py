@@ -1,12 +1,14 @@
 """The chat screen: conversations on the left, the chat on the right.
 
 Streaming a reply runs in an async worker, so the screen stays responsive while
-the model writes; reads and writes of memories run in thread workers. The
-status line counts down to the reflection of the conversation on screen (the
-job store is read in a thread worker every second).
+the model writes; reads and writes of memories run in thread workers, and every
+worker's failure is told by one ``Worker.StateChanged`` handler. The status line
+counts down to the reflection of the conversation on screen (the job store is
+read in a thread worker every second). The commands on memories (``/remember``,
+``/forget``, ``/reflect``) live in :mod:`tui.screens.chat_commands`.
 """
 
-from contextlib import aclosing, suppress
+from contextlib import aclosing
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -18,11 +20,11 @@ from textual.screen import Screen
 from textual.widgets import Footer, Markdown
 from textual.worker import Worker, WorkerState
 
-from assistant.commands import Command, command_help, parse_command
+from assistant.commands import Command, parse_command
 from assistant.errors import AssistantError
 from tui.messages import ReflectionDone
+from tui.screens.chat_commands import MemoryCommands
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
-from tui.screens.memories import MemoryScreen
 from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView
 from tui.widgets.sidebar import ThreadItem, ThreadList
 from tui.widgets.status import StatusBar
@@ -30,12 +32,10 @@ from tui.workers import tell_failure
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
-    from assistant.memory.repository import StoredMemory
-    from assistant.reflection.journal import ReflectionResult
     from tui.app import AssistantApp
 
 
-class ChatScreen(Screen[None]):
+class ChatScreen(MemoryCommands, Screen[None]):
     """The conversations and the chat; the app's first screen. Its keys are off
     while another screen (the memory pane, a dialog) is on top."""
 
@@ -148,31 +148,8 @@ class ChatScreen(Screen[None]):
     def _reflection_done(self, event: ReflectionDone) -> None:
         """Say how a reflection went (it then bubbles to the app, which refreshes
         the memory pane)."""
-        from assistant.llm.gate import Preempted
-
         self._show_state()
-        result = event.result
-        title = "Reflection"
-        if event.thread_id != self.thread_id:  # say which conversation it was
-            with suppress(AssistantError):  # unless deleted since
-                title = f"Reflection · {self.store.get_thread(event.thread_id).title}"
-        if isinstance(result, Preempted):
-            if event.asked:
-                self.notify(
-                    "Paused for your message; it runs again when the chat is quiet.", title=title
-                )
-        elif isinstance(result, Exception):  # the scheduler logged it
-            message = (
-                str(result) if isinstance(result, AssistantError) else f"{result!r}; see the log"
-            )
-            self.notify(message, title=f"{title} failed", severity="error", timeout=15)
-        elif result.status == "failed":
-            self.notify(result.summary, title=title, severity="error", timeout=15)
-        elif event.asked:
-            summary = result.summary if result.status != "nothing" else "nothing new to reflect on"
-            self.notify(summary, title=title)
-        elif result.status == "applied" and result.changes:
-            self.notify(result.summary, title=title)
+        self.tell_reflection(event)
 
     # Conversations ---------------------------------------------------------
 
@@ -399,46 +376,11 @@ class ChatScreen(Screen[None]):
             texts.append(found.text if found else "(deleted since)")
         self.app.call_from_thread(widget.show, texts)
 
-    # The memory pane -------------------------------------------------------
-
-    def action_memories(self, select: str | None = None) -> None:
-        """Open the memory pane (F3, ``/memories``), on the memory ``select`` if given."""
-        memories = self.assistant.memories
-        if memories is None:
-            problem = self.assistant.memory_error or "The memory store is still opening."
-            self.notify(problem, title="Memories are off", severity="warning")
-            return
-        if any(isinstance(screen, MemoryScreen) for screen in self.app.screen_stack):
-            return
-        pane = MemoryScreen(memories, self.store, thread_id=self.thread_id, select=select)
-        self.app.push_screen(pane)
-
     @on(MemoryLink.Clicked)
     def _memory_clicked(self, event: MemoryLink.Clicked) -> None:
         self.action_memories(select=event.key)
 
-    # Slash commands and incognito ----------------------------------------
-
-    async def run_command(self, command: Command) -> bool:
-        """Run a slash command typed in the composer; ``False``: it could not start
-        (the text stays in the box)."""
-        if command.name == "help":
-            self.notify(command_help(), title="Commands", timeout=20)
-        elif command.name == "incognito":
-            self.action_toggle_incognito()
-        elif self.assistant.memories is None:
-            problem = self.assistant.memory_error or "The memory store is still opening."
-            self.notify(problem, title="Memories are off", severity="warning")
-            return False
-        elif command.name == "remember":
-            self.remember_memory(command.argument, self.thread_id)
-        elif command.name == "forget":
-            self.find_memories_to_forget(command.argument)
-        elif command.name == "reflect":
-            return self.action_reflect()
-        elif command.name == "memories":
-            self.action_memories()
-        return True
+    # Incognito ---------------------------------------------------------------
 
     @property
     def incognito(self) -> bool:
@@ -474,98 +416,3 @@ class ChatScreen(Screen[None]):
             )
         self._show_state()
         self.call_later(self.refresh_threads)
-
-    @work(thread=True, exit_on_error=False, group="memories", name="Remembering")
-    def remember_memory(self, text: str, thread_id: str | None) -> None:
-        """``/remember``: save a memory now (embedding blocks: a thread worker)."""
-        from assistant.memory.editing import remember
-        from assistant.memory.schemas import KIND_NAMES
-
-        memories = self.assistant.memories
-        assert memories is not None
-        done = remember(memories, text, thread_id=thread_id)
-        title = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
-        self.app.call_from_thread(
-            self.notify,
-            f"{done.memory.render()} ({KIND_NAMES[done.memory.kind]})",
-            title=title[done.status],
-        )
-
-    @work(thread=True, exit_on_error=False, group="memories", name="Finding what to forget")
-    def find_memories_to_forget(self, text: str) -> None:
-        """``/forget``: find the matching memories, then ask before deleting them."""
-        from assistant.memory.editing import find_to_forget
-
-        memories = self.assistant.memories
-        assert memories is not None
-        found = find_to_forget(memories, text)
-        if not found:
-            self.app.call_from_thread(self.notify, f"No memory matches “{text}”.")
-            return
-        self.app.call_from_thread(self._confirm_forget, found)
-
-    def _confirm_forget(self, found: "list[StoredMemory]") -> None:
-        lines = [f"• {m.text}{'' if m.memory.active else '  (old version)'}" for m in found]
-        noun = "this memory" if len(found) == 1 else f"these {len(found)} memories"
-        question = f"Forget {noun} for good?\n\n" + "\n".join(lines)
-
-        def answered(confirmed: bool | None) -> None:
-            if confirmed:
-                self.forget_memories([m.key for m in found])
-
-        self.app.push_screen(ConfirmScreen(question, confirm="Forget"), answered)
-
-    @work(thread=True, exit_on_error=False, group="memories", name="Deleting memories")
-    def forget_memories(self, keys: list[str]) -> None:
-        """Delete the memories ``keys`` for good (after the user said so)."""
-        memories = self.assistant.memories
-        assert memories is not None
-        deleted = memories.delete(keys)
-        noun = "memory" if deleted == 1 else "memories"
-        self.app.call_from_thread(self.notify, f"Forgot {deleted} {noun}.", title="Forgotten")
-
-    # Reflection on demand ----------------------------------------------------
-
-    @property
-    def _reflecting(self) -> bool:
-        return any(w.group == "reflection" and w.is_running for w in self.workers)
-
-    def action_reflect(self) -> bool:
-        """Reflect on the conversation on screen now (F5, ``/reflect``): through the
-        scheduler when this process runs it (one reflection at a time), else in a
-        worker. It waits while a reply is written. ``False`` if it cannot start."""
-        app = self.assistant
-        if app.session is None or app.manager is None:
-            problem = app.backend_error or app.memory_error or "The model is still loading."
-            self.notify(problem, title="Cannot reflect", severity="warning")
-            return False
-        if self.thread_id is None:
-            self.notify("Nothing to reflect on yet: this conversation is empty.")
-            return True
-        if self._reflecting or self.thread_id in app.asked:
-            self.notify("Already reflecting on this conversation.")
-            return True
-        app.asked.add(self.thread_id)
-        if app.scheduler is not None and app.scheduler.owner:
-            app.scheduler.submit(self.thread_id, after_seconds=0)
-        else:
-            self.reflect_thread(self.thread_id)
-        self._show_state()  # reflecting…
-        return True
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="reflection", name="Reflection")
-    def reflect_thread(self, thread_id: str) -> None:
-        """Reflection calls the model and the store: a thread worker, off the UI loop."""
-        from assistant.llm.gate import Preempted
-
-        manager = self.assistant.manager
-        assert manager is not None
-        result: ReflectionResult | Exception
-        try:
-            result = manager.reflect(thread_id)
-        except (AssistantError, Preempted) as exc:
-            result = exc
-        except Exception:  # told by the worker's failure, no longer asked for
-            self.assistant.asked.discard(thread_id)
-            raise
-        self.assistant.reflected(thread_id, result)
