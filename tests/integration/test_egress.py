@@ -137,5 +137,8 @@ def test_a_tui_session_reaches_only_the_configured_host(tmp_path, data_dir) -> N
             time.sleep(0.2)
     finally:
         terminal.close()
+        # A TUI that did not quit outlives its tmux session under strace: end both.
+        subprocess.run(["pkill", "-f", str(trace)], check=False)
+        subprocess.run(["pkill", "-f", f"--data-dir {data_dir}"], check=False)
     assert trace.read_text()  # strace ran
     assert foreign(trace) == []
