@@ -14,6 +14,7 @@ Usage: .venv/bin/python bench/import_memories.py [--sizes 1000 5000] [--repeat 3
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -47,7 +48,7 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_once(n: int, embedder: MiniLMEmbeddings) -> tuple[float, float]:
+def run_once(n: int, embedder: MiniLMEmbeddings, verbose: bool = False) -> tuple[float, float]:
     """Seconds and peak-RSS growth (MB) of one import of n lines."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "export.jsonl"
@@ -57,10 +58,23 @@ def run_once(n: int, embedder: MiniLMEmbeddings) -> tuple[float, float]:
         memories = Memories(store, ("memories", "me"))
         before = peak_rss_mb()
         start = time.perf_counter()
-        report = import_lines(memories, FileLines(path))
+        marks: list[tuple[int, float]] = []
+
+        def progress(done: int, total: int) -> None:
+            if done * 10 // total > len(marks) - 1 or done == total:
+                marks.append((done, time.perf_counter() - start))
+
+        report = import_lines(memories, FileLines(path), progress=progress)
         took = time.perf_counter() - start
         grown = peak_rss_mb() - before
         assert report.added + report.merged == n, report
+        if verbose:
+            rates = [
+                f"{(b[0] - a[0]) / (b[1] - a[1]):.0f}"
+                for a, b in itertools.pairwise(marks)
+                if b[1] > a[1]
+            ]
+            print(f"  lines/s by tenth of the file: {' '.join(rates)}", flush=True)
         store.close()
     return took, grown
 
@@ -70,13 +84,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--embed-only", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="Lines/s by tenth of the file.")
     args = parser.parse_args()
     machine = f"{platform.machine()}, {os.cpu_count()} CPUs"
     print(f"machine: {machine}, Python {platform.python_version()}")
     embedder = MiniLMEmbeddings()
     embedder.embed_documents(["warm up"])
     for n in args.sizes:
-        runs = [run_once(n, embedder) for _ in range(args.repeat)]
+        runs = [run_once(n, embedder, args.verbose) for _ in range(args.repeat)]
         took = statistics.median(t for t, _ in runs)
         grown = max(g for _, g in runs)
         print(
