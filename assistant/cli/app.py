@@ -20,7 +20,7 @@ from assistant.cli.memories import memories
 from assistant.cli.models import models
 from assistant.cli.threads import import_conversations, threads
 from assistant.config import Backend, Settings
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, InputError
 from assistant.formats import terminal_safe
 from assistant.paths import default_config_file
 from assistant.runtime import Runtime
@@ -28,9 +28,12 @@ from assistant.runtime import Runtime
 log = logging.getLogger(__name__)
 
 cli = typer.Typer(
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=False,
-    help="A local-first personal assistant for the terminal that remembers.",
+    help=(
+        "A local-first personal assistant for the terminal that remembers. "
+        "`assistant` alone opens the chat (the TUI); the commands below work without it."
+    ),
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -90,6 +93,8 @@ def main_options(
     """Chat with a local model that remembers. Without a command, opens the TUI."""
     overrides: dict[str, object] = {"data_dir": data_dir, "backend": backend}
     overrides |= model_overrides(model)
+    if config is not None and not config.is_file():
+        raise InputError(f"No config file at {config}; give an existing TOML file to --config.")
     config = config or default_config_file()
     settings = Settings.load(config, **overrides)
     from assistant.logs import setup_logging

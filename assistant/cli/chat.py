@@ -37,6 +37,7 @@ def chat(
         raise InputError("Give either --thread or --new, not both.")
     if text == "-":  # bytes, whatever the locale's encoding; user_text checks them
         text = user_text(sys.stdin.buffer.read().decode("utf-8", "surrogateescape"), "stdin")
+        text = text.removesuffix("\n").removesuffix("\r")  # the newline echo or a file ends with
     text = user_text(text)
     settings: Settings = ctx.obj.settings
     parsed = parse_command(text)
@@ -159,5 +160,8 @@ def run_command(settings: Settings, command: Command, thread_id: str | None) -> 
     hint = {
         "forget": "/forget asks before it deletes: use it in the TUI (`assistant`).",
         "incognito": "Use `assistant chat --incognito TEXT` to make a conversation private.",
+        "memories": "/memories opens the memory pane of the TUI (`assistant`); here, use "
+        "`assistant memories list` or `assistant memories search QUERY`.",
     }
-    raise InputError(hint[command.name])
+    default = f"/{command.name} works in the TUI (`assistant`); see `assistant --help`."
+    raise InputError(hint.get(command.name, default))
