@@ -10,6 +10,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from textual import events
 from textual.widgets import Button, Input, Markdown
+from textual.worker import WorkerCancelled
 
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
@@ -60,12 +61,18 @@ async def type_and_send(pilot, text: str) -> None:
 async def settle(pilot) -> None:
     """Wait for the app's workers and for the reflections asked for (they run in the
     scheduler's thread), then for the messages they posted. The model loads in a
-    worker started after the first refresh: first wait for it to be done."""
+    worker started after the first refresh: first wait for it to be done. A worker
+    cancelled while waited on (its screen was dismissed) does not end the wait."""
     for _ in range(1200):
         if pilot.app.session is not None or pilot.app.backend_error is not None:
             break
         await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
+    for _ in range(100):
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:  # a dismissed screen's worker (a form that saved)
+            await pilot.pause()
     for _ in range(2400):
         if not pilot.app.asked:
             break
