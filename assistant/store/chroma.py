@@ -71,8 +71,9 @@ from assistant.errors import StorageError
 from assistant.store.batching import Batcher
 from assistant.store.filters import matches_condition
 from assistant.store.locking import ProcessLock
-from assistant.store.namespace_collections import PAGE, NamespaceCollections
+from assistant.store.namespace_collections import NamespaceCollections
 from assistant.store.records import Best, describe_embedder, dumps, search_item
+from assistant.store.reindex import Reindexing
 from assistant.store.sentinel import Sentinel
 from assistant.store.vectors import Vectors
 
@@ -85,7 +86,7 @@ class EmbedderMismatchError(StorageError):
     """The store was built with another embedder; its vectors cannot be compared."""
 
 
-class ChromaStore(BaseStore):
+class ChromaStore(Reindexing, BaseStore):
     """A LangGraph ``BaseStore`` kept in Chroma, with optional semantic search.
 
     Build one with :meth:`persistent` (embedded, a directory on disk) or
@@ -567,95 +568,6 @@ class ChromaStore(BaseStore):
                 now,
                 self._dims,
             )
-
-    # reindex -----------------------------------------------------------------------------------
-
-    def reindex(
-        self,
-        index: IndexConfig | None,
-        *,
-        embedder_name: str | None = None,
-        progress: Callable[[int], None] | None = None,
-    ) -> int:
-        """Embed every item again with another embedder and switch the store to it.
-
-        The new vectors go into a new generation of collections; the manifest then
-        switches to it in one write, and the old collections are dropped, so an
-        interrupted reindex leaves the old store as it was.
-
-        Args:
-            index: the new ``IndexConfig``.
-            embedder_name: recorded name of the new embedder.
-            progress: called with the number of items done so far.
-
-        Returns:
-            The number of items re-embedded.
-        """
-        with self._guard(writes=True):
-            old_spaces = list(self._spaces().values())
-            old_prefix = self._prefix()
-            target = self._generation + 1
-            for collection in self._client.list_collections():
-                if collection.name.startswith(self._prefix(target)):
-                    self._client.delete_collection(collection.name)
-            previous = (self.index_config, self._embedder)
-            self._configure(index, embedder_name)
-            try:
-                done = self._reembed_all(old_spaces, target, progress)
-            except BaseException:
-                self._configure(*previous)  # the manifest still names the old embedder
-                raise
-            meta = {
-                **(self._manifest.metadata or {}),
-                "embedder": self._embedder,
-                "dims": self.embedder[1],
-                "generation": target,
-            }
-            self._manifest.modify(metadata=meta)
-            self._generation = target
-            self.recorded_embedder = self.embedder
-            self._spaces_cache = None
-            for collection in self._client.list_collections():
-                if collection.name.startswith(old_prefix):
-                    self._client.delete_collection(collection.name)
-        return done
-
-    def _reembed_all(
-        self,
-        spaces: list[NamespaceCollections],
-        target: int,
-        progress: Callable[[int], None] | None,
-    ) -> int:
-        """Copy every namespace into generation ``target`` with new vectors."""
-        done = 0
-        for space in spaces:
-            new_space = self._space(space.namespace, generation=target)
-            page: list[tuple[str, Any]] = []
-            for record in space.records():
-                page.append(record)
-                if len(page) == PAGE:
-                    done += self._reembed(space, new_space, page)
-                    page = []
-                    if progress:
-                        progress(done)
-            done += self._reembed(space, new_space, page)
-            if progress:
-                progress(done)
-        return done
-
-    def _reembed(
-        self,
-        space: NamespaceCollections,
-        target: NamespaceCollections,
-        records: list[tuple[str, Any]],
-    ) -> int:
-        """Write records into ``target`` with vectors from the current embedder."""
-        ops = [
-            PutOp(space.namespace, rid[2:], json.loads(m["value"]), index=json.loads(m["index"]))
-            for rid, m in records
-        ]
-        target.write_records(records, self._embed(ops), self._dims)
-        return len(records)
 
 
 def _read_key(op: Op) -> Any:
