@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from assistant.cli.notices import note_once
 from assistant.commands import Command, command_help, parse_command
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
@@ -106,8 +107,7 @@ async def _chat(
 
     store = runtime.conversations
     thread = store.get_thread(thread_id) if thread_id else None
-    if runtime.choice.notice:
-        print(f"note: {terminal_safe(runtime.choice.notice)}", file=sys.stderr)
+    note_once(runtime.settings.data_dir, runtime.choice.notice)
     recall = None
     try:
         recall = runtime.recall()

@@ -3,13 +3,13 @@ reflections, and background reflection without the TUI."""
 
 import logging
 import os
-import sys
 import threading
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
+from assistant.cli.notices import note_once
 from assistant.config import Settings
 from assistant.errors import AssistantError, InputError
 from assistant.formats import json_line, local_time, terminal_safe
@@ -86,8 +86,7 @@ def run_reflect(settings: Settings, thread_id: str | None, *, due_only: bool = F
                 return ["Nothing is due: conversations still in their quiet period wait for it."]
             return ["Nothing to reflect on: every conversation is up to date."]
         runtime.memories  # noqa: B018 (the store first: its errors say more than the model's)
-        if runtime.choice.notice:
-            print(f"note: {terminal_safe(runtime.choice.notice)}", file=sys.stderr)
+        note_once(runtime.settings.data_dir, runtime.choice.notice)
         lines, failed = [], []
         for thread in due:
             result = runtime.manager.reflect(thread.id)

@@ -42,3 +42,15 @@ def test_the_help_says_what_assistant_alone_does_and_completion_installs(tmp_pat
     assert "--install-completion" in help_text
     script = run_cli("--show-completion", "bash", data_dir=tmp_path)
     assert script.returncode == 0 and "_assistant_completion" in script.stdout
+
+
+def test_the_backend_note_is_said_once_until_it_changes(tmp_path) -> None:
+    """No Ollama answers here: the fallback to the embedded model is noted once."""
+    first = run_cli("chat", "Hi", data_dir=tmp_path)
+    second = run_cli("chat", "Hi again", data_dir=tmp_path)
+    changed = run_cli("chat", "And now?", data_dir=tmp_path, OLLAMA_HOST="127.0.0.1:8")
+
+    assert first.returncode == second.returncode == changed.returncode == 0
+    assert first.stderr.count("note: ") == 1 and "embedded" in first.stderr
+    assert "note: " not in second.stderr
+    assert "127.0.0.1:8" in changed.stderr  # a new host: a new note
