@@ -175,7 +175,7 @@ class Resolver:
         draft, since = (draft, None) if timeless else _dated(draft, sentence)
         if op not in ("update", "supersede"):
             target = None
-        problem = self._ungrounded(draft, sentence, target, said)
+        problem = self._ungrounded(draft, sentence, target, said, polarity=not timeless)
         if problem:
             return drop(problem)
         provenance = Provenance(
@@ -249,11 +249,15 @@ class Resolver:
         sentence: Sentence,
         target: StoredMemory | None,
         said: Sentence | None = None,
+        *,
+        polarity: bool = True,
     ) -> str | None:
         """Why ``draft`` is not supported by the user's words (and, for an update or
         supersede, the memory it rewrites), or ``None``. ``said`` is the sentence
         the model put it under when its words were found in another: both then
-        support it ("I started pottery." + "I love it." -> "The user loves pottery.")."""
+        support it ("I started pottery." + "I love it." -> "The user loves pottery.").
+        ``polarity``: a fact must not say yes where the sentence says no (off for a
+        name, which holds whatever the sentence says: "My sister Ana isn't coming.")."""
         if any(dots in draft.text and dots not in sentence.text for dots in ("...", "\u2026")):
             return "incomplete (an ellipsis where words should be)"
         if refers_elsewhere(draft.text):
@@ -275,7 +279,7 @@ class Resolver:
         if feeling := unsaid_attitude(draft.text, " ".join(own)):
             return f"says the user {feeling} what the sentence does not say they do"
         if isinstance(draft, FactDraft):
-            if not same_polarity(draft.fact, sentence.text):
+            if polarity and not same_polarity(draft.fact, sentence.text):
                 return "says the opposite of the sentence (a negation lost or added)"
             if who := misattributed(draft.fact, sentence.text):
                 return f"about someone else ({who}), not the user"

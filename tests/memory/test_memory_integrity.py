@@ -110,3 +110,13 @@ def test_a_recovered_reflection_reports_what_it_wrote(
     assert again.summary == "learned 1"
     assert [c.text for c in again.changes] == ["The user plays the cello."]
     assert facts(memories) == ["The user plays the cello."]
+
+
+def test_a_name_is_kept_from_a_negated_sentence(memories, conversations) -> None:
+    reflect(
+        memories,
+        conversations,
+        "Sadly my sister Ana isn't coming to the party.",
+        judged((None, "none", "")),
+    )
+    assert "The user's sister is Ana." in facts(memories)
