@@ -201,3 +201,29 @@ async def test_the_embedded_model_remembers_and_the_reply_shows_it(data_dir, mem
         used.collapsed = False
         await pilot.pause()
         assert "Fido" in " ".join(str(link.render()) for link in used.query(MemoryLink))
+
+
+async def test_a_reply_shows_the_past_messages_it_used_and_opens_them(
+    settings, memory_loader
+) -> None:
+    from tui.widgets.chat import PastLink
+
+    app = make_app(settings, memory_loader, ["Dr. Okafor, on Baker Street."])
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        store = app.runtime.conversations
+        past = store.create_thread("Teeth")
+        store.add_message(past.id, "user", "My dentist is Dr. Okafor on Baker Street.")
+        store.add_message(past.id, "assistant", "Noted.")
+        await app.chat.open_thread(None)  # a new conversation
+        await type_and_send(pilot, "Who is my dentist?")
+        await settle(pilot)
+        used = app.query_one(MemoriesUsed)
+        assert used.title == "1 past message used"
+        used.collapsed = False
+        await pilot.pause()
+        (link,) = used.query(PastLink)
+        assert "Teeth: My dentist is Dr. Okafor on Baker Street." in str(link.render())
+        link.action_open()
+        await settle(pilot)
+        assert app.chat.thread_id == past.id

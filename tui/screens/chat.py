@@ -8,6 +8,7 @@ read in a thread worker every second). The commands on memories (``/remember``,
 ``/forget``, ``/reflect``) live in :mod:`tui.screens.chat_commands`.
 """
 
+from collections.abc import Sequence
 from contextlib import aclosing
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -22,10 +23,12 @@ from textual.worker import Worker, WorkerState
 
 from assistant.commands import Command, parse_command
 from assistant.errors import AssistantError
+from assistant.formats import local_time
+from assistant.memory.recall import RecalledExchange
 from tui.messages import ReflectionDone
 from tui.screens.chat_commands import MemoryCommands
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
-from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView
+from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView, PastLink
 from tui.widgets.sidebar import ThreadItem, ThreadList
 from tui.widgets.status import StatusBar
 from tui.workers import tell_failure
@@ -222,7 +225,7 @@ class ChatScreen(MemoryCommands, Screen[None]):
         async def delete(confirmed: bool | None) -> None:
             if not confirmed:
                 return
-            self.store.delete_thread(thread.id)
+            self.assistant.runtime.delete_thread(thread.id)  # and from conversation search
             self.notify(f"Deleted “{thread.title}”.")
             await self.refresh_threads()
             remaining = self.store.list_threads(limit=1)
@@ -316,9 +319,11 @@ class ChatScreen(MemoryCommands, Screen[None]):
                     elif isinstance(event, MemoriesRecalled):
                         if event.error:
                             self.notify(event.error, title="No memories this turn", timeout=10)
-                        used = event.context.memories
-                        if used and view.is_attached:
-                            await view.show_memories([m.key for m in used], [m.text for m in used])
+                        used, past = event.context.memories, event.context.exchanges
+                        if (used or past) and view.is_attached:
+                            await view.show_memories(
+                                [m.key for m in used], [m.text for m in used], past_links(past)
+                            )
                     elif isinstance(event, ReplyToken) and view.is_attached:
                         if not self._reply_started:
                             self._reply_started = True
@@ -376,6 +381,11 @@ class ChatScreen(MemoryCommands, Screen[None]):
             texts.append(found.text if found else "(deleted since)")
         self.app.call_from_thread(widget.show, texts)
 
+    @on(PastLink.Clicked)
+    async def _past_clicked(self, event: PastLink.Clicked) -> None:
+        event.stop()
+        await self.open_thread(event.thread_id)
+
     @on(MemoryLink.Clicked)
     def _memory_clicked(self, event: MemoryLink.Clicked) -> None:
         self.action_memories(select=event.key)
@@ -399,7 +409,7 @@ class ChatScreen(MemoryCommands, Screen[None]):
             if self.thread_id is None:
                 self.new_thread_incognito = private
             else:
-                self.store.set_incognito(self.thread_id, private)
+                self.assistant.runtime.set_incognito(self.thread_id, private)
                 self._private[self.thread_id] = private
         except AssistantError as exc:
             self.notify(str(exc), severity="error")
@@ -416,3 +426,16 @@ class ChatScreen(MemoryCommands, Screen[None]):
             )
         self._show_state()
         self.call_later(self.refresh_threads)
+
+
+def past_links(exchanges: Sequence[RecalledExchange]) -> list[tuple[str, str]]:
+    """``(thread_id, "2026-03-10 · Title: the words")`` for each past exchange."""
+    links = []
+    for recalled in exchanges:
+        exchange = recalled.exchange
+        match = next(m for m in exchange.messages if m.id == exchange.message_id)
+        words = " ".join(match.content.split())
+        words = words if len(words) <= 80 else words[:79].rsplit(" ", 1)[0] + "…"
+        when = local_time(exchange.when)[:10]
+        links.append((exchange.thread.id, f"{when} · {exchange.thread.title}: {words}"))
+    return links

@@ -36,16 +36,57 @@ class MemoryLink(Static, can_focus=True):
         self.post_message(self.Clicked(self.key))
 
 
+class PastLink(Static, can_focus=True):
+    """One past exchange recalled into a reply (conversation search): its date,
+    conversation and words; clicking it (or Enter) opens that conversation."""
+
+    BINDINGS = [Binding("enter", "open", "Open the conversation", show=False)]
+
+    @dataclass
+    class Clicked(TextualMessage):
+        """The user asked to see the conversation ``thread_id``."""
+
+        thread_id: str
+
+    def __init__(self, thread_id: str, text: str) -> None:
+        super().__init__(f"◦ {text}", classes="memory-link past-link", markup=False)
+        self.thread_id = thread_id
+        self.tooltip = "Open the conversation"
+
+    def on_click(self) -> None:
+        self.action_open()
+
+    def action_open(self) -> None:
+        self.post_message(self.Clicked(self.thread_id))
+
+
+def used_title(memories: int, past: int) -> str:
+    """ "3 memories used", "1 memory and 2 past messages used"."""
+    parts = []
+    if memories or not past:
+        parts.append(f"{memories} {'memory' if memories == 1 else 'memories'}")
+    if past:
+        parts.append(f"{past} past {'message' if past == 1 else 'messages'}")
+    return " and ".join(parts) + " used"
+
+
 class MemoriesUsed(Collapsible):
     """Under a reply: "3 memories used", expanding to their texts, each a link
-    into the memory pane.
+    into the memory pane, and the past exchanges conversation search recalled
+    ("and 1 past message"), each a link to its conversation.
 
-    ``texts`` is ``None`` for a saved reply until the app looks them up by ``keys``.
+    ``texts`` is ``None`` for a saved reply until the app looks them up by ``keys``
+    (a saved reply keeps its memories, not its past exchanges).
     """
 
-    def __init__(self, keys: list[str], texts: list[str] | None = None) -> None:
-        count = len(keys)
-        title = f"{count} {'memory' if count == 1 else 'memories'} used"
+    def __init__(
+        self,
+        keys: list[str],
+        texts: list[str] | None = None,
+        past: list[tuple[str, str]] | None = None,
+    ) -> None:
+        self.past = past or []
+        title = used_title(len(keys), len(self.past))
         super().__init__(Vertical(classes="memory-texts"), title=title)
         self.keys = keys
         self.texts = texts
@@ -60,6 +101,7 @@ class MemoriesUsed(Collapsible):
         box = self.query_one(".memory-texts", Vertical)
         box.remove_children()
         box.mount_all(MemoryLink(key, text) for key, text in zip(self.keys, texts, strict=True))
+        box.mount_all(PastLink(thread_id, text) for thread_id, text in self.past)
 
 
 class MessageView(Vertical):
@@ -94,11 +136,14 @@ class MessageView(Vertical):
         if self.memory_keys:
             yield MemoriesUsed(list(self.memory_keys))
 
-    async def show_memories(self, keys: list[str], texts: list[str]) -> None:
-        """Show the memories a reply used (replacing any shown)."""
+    async def show_memories(
+        self, keys: list[str], texts: list[str], past: list[tuple[str, str]] | None = None
+    ) -> None:
+        """Show the memories (and ``(thread_id, text)`` past exchanges) a reply used,
+        replacing any shown."""
         await self.query(MemoriesUsed).remove()
-        if keys:
-            await self.mount(MemoriesUsed(keys, texts))
+        if keys or past:
+            await self.mount(MemoriesUsed(keys, texts, past))
 
     @property
     def markdown(self) -> Markdown:
