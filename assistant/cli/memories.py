@@ -299,7 +299,11 @@ def reindex(
         bool, typer.Option("--force", help="Embed again even with the same embedder.")
     ] = False,
 ) -> None:
-    """Embed every memory again with the configured embedder (after changing it)."""
+    """Embed every memory again with the configured embedder (after changing it).
+
+    Conversation search is brought up to date too (with --force, built again from
+    the conversations).
+    """
     from assistant.memory.factory import open_store
 
     store = open_store(ctx.obj.settings, check_embedder=False)
@@ -307,11 +311,17 @@ def reindex(
         name, dims = store.recorded_embedder
         if store.recorded_embedder == store.embedder and not force:
             typer.echo(f"Memories are already embedded with {name} ({dims} dims); nothing to do.")
-            return
-        done = store.reindex(store.index_config, embedder_name=store.embedder[0])
-        typer.echo(
-            f"Re-embedded {done} memories with {store.embedder[0]} ({store.embedder[1]} dims); "
-            f"they were embedded with {name} ({dims} dims)."
-        )
+        else:
+            done = store.reindex(store.index_config, embedder_name=store.embedder[0])
+            typer.echo(
+                f"Re-embedded {done} memories with {store.embedder[0]} ({store.embedder[1]} "
+                f"dims); they were embedded with {name} ({dims} dims)."
+            )
     finally:
         store.close()
+    if ctx.obj.settings.conversation_search:
+        with Runtime(ctx.obj.settings) as runtime:
+            index = runtime.recall().past
+            assert index is not None
+            indexed = index.rebuild() if force else index.sync()
+        typer.echo(f"Conversation search: {indexed} messages indexed.")

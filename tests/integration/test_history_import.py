@@ -141,3 +141,17 @@ def test_imported_conversations_are_searchable_and_queued_for_reflection(tmp_pat
     finally:
         memories.close()
         store.close()
+
+
+def test_reindex_brings_conversation_search_up_to_date_and_rebuilds_it(tmp_path) -> None:
+    export = tmp_path / "conversations.json"
+    export.write_text(chatgpt_export())
+    data_dir = tmp_path / "data"
+    assert run_cli("import", str(export), data_dir=data_dir).returncode == 0
+
+    synced = run_cli("memories", "reindex", data_dir=data_dir)
+    rebuilt = run_cli("memories", "reindex", "--force", data_dir=data_dir)
+
+    assert synced.returncode == 0 and rebuilt.returncode == 0, synced.stderr + rebuilt.stderr
+    assert "Conversation search: 0 messages indexed." in synced.stdout  # the import did it
+    assert "Conversation search: 3 messages indexed." in rebuilt.stdout
