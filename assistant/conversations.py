@@ -10,6 +10,7 @@ a user's message is on disk before any model is called.
 import json
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -126,7 +127,7 @@ class ConversationStore(ReflectionJournal, HistoryQueries):
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA busy_timeout = 5000")
             self._db.execute("PRAGMA foreign_keys = ON")
-            self._db.execute("PRAGMA journal_mode = WAL")
+            self._wal()
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise self._storage_error(exc) from exc
@@ -135,6 +136,20 @@ class ConversationStore(ReflectionJournal, HistoryQueries):
                 f"Cannot open the conversation database {path}: {exc.strerror or exc}. "
                 "Fix its permissions or choose another --data-dir."
             ) from exc
+
+    def _wal(self) -> None:
+        """Switch to WAL. On a new file opened by several processes at once the
+        switch can fail at once with "database is locked" (SQLite does not always
+        call the busy handler for it): it is tried again for up to the busy timeout."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                self._db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _storage_error(self, exc: sqlite3.Error) -> StorageError:
         text = str(exc)
