@@ -1,6 +1,7 @@
 """Shared fixtures: every test runs against its own data dir, config and environment."""
 
 import json
+import logging
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,6 +38,21 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     # Nothing listens on port 9 (discard): a fast "connection refused".
     monkeypatch.setenv("OLLAMA_HOST", "127.0.0.1:9")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def fresh_loggers() -> Iterator[None]:
+    """A test that runs the CLI in-process sends the app's loggers to its log file
+    only (``setup_logging``); the next test gets them back as they were, so
+    ``caplog`` sees their records."""
+    yield
+    for name in ("assistant", "tui"):
+        logger = logging.getLogger(name)
+        for handler in logger.handlers:
+            handler.close()
+        logger.handlers.clear()
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
 
 
 @pytest.fixture(scope="session")
