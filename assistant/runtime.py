@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from assistant.reflection.manager import MemoryManager
     from assistant.scheduler import ReflectionScheduler
     from assistant.session import ChatSession
+    from assistant.store.chroma import ChromaStore
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class Runtime:
         self._model: BaseChatModel | None = None
         self._manager: MemoryManager | None = None
         self._closed = False
+        self._search_store: ChromaStore | None = None
 
     # the parts ---------------------------------------------------------------------
 
@@ -140,10 +142,15 @@ class Runtime:
 
     def recall(self) -> Recall:
         """Recall over :attr:`memories` with the settings' token budget, and
-        conversation search over :attr:`conversations`."""
-        from assistant.memory.factory import build_recall
+        conversation search over :attr:`conversations` (in its own store, opened
+        once: :func:`assistant.memory.factory.open_search_store`)."""
+        from assistant.memory.factory import build_recall, open_search_store
 
-        return build_recall(self.settings, self.memories, self.conversations)
+        memories = self.memories
+        with self._lock:
+            if self.settings.conversation_search and self._search_store is None:
+                self._search_store = open_search_store(self.settings, memories)
+        return build_recall(self.settings, memories, self.conversations, self._search_store)
 
     def delete_thread(self, thread_id: str) -> None:
         """Delete a conversation, and its messages from conversation search.
@@ -253,6 +260,11 @@ class Runtime:
         with self._lock:
             self._closed = True
             self._manager = None
+            search, self._search_store = self._search_store, None
+            if search is not None and (
+                self._memories is None or search is not self._memories.store
+            ):
+                search.close()  # its own directory (embedded); else the memory store
             if self._memories is not None:
                 self._memories.close()
                 self._memories = None

@@ -38,7 +38,7 @@ from assistant.config import Settings
 from assistant.conversations import ConversationStore, ImportedThread
 from assistant.embeddings import MiniLMEmbeddings
 from assistant.llm import BackendChoice
-from assistant.memory.factory import build_recall
+from assistant.memory.factory import build_recall, open_search_store
 from assistant.memory.repository import Memories, new_key
 from assistant.memory.schemas import (
     AnyMemory,
@@ -159,7 +159,8 @@ def main() -> None:
         store = ConversationStore(settings.database_path)
         started = time.perf_counter()
         store.import_threads(list(past_threads(args.messages, rng)))
-        with_search = build_recall(settings, memories, store)
+        search = open_search_store(settings, memories)
+        with_search = build_recall(settings, memories, store, search)
         indexed = with_search.index_new()
         index_fill = time.perf_counter() - started
         alone = build_recall(settings, memories)
@@ -191,6 +192,7 @@ def main() -> None:
             t0 = time.perf_counter()
             with_search.index_new(16)  # what a turn does after its reply
             indexing.append(time.perf_counter() - t0)
+        search.close()
         chroma.close()
         store.close()
 

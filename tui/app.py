@@ -110,6 +110,9 @@ class AssistantApp(App[None]):
         self.post_message(BackendReady(session))
         if self.memories is not None:
             self._warm_up(self.memories)
+        if recall is not None:
+            with suppress(AssistantError):  # the next turns catch up, a few at a time
+                recall.index_new()  # what an import, a crash or another process left
 
     @staticmethod
     def _warm_up(memories: "Memories") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import IndexConfig
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from assistant.memory.recall import Recall
     from assistant.memory.repository import Memories
 
+log = logging.getLogger(__name__)
 
 #: The fields of a value that are embedded: a memory's ``text``, and the
 #: ``content.content`` of a memory LangMem's tools wrote (docs/sharing.md).
@@ -77,17 +79,54 @@ def open_memories(settings: Settings) -> Memories:
     return Memories(open_store(settings), memory_namespace(settings))
 
 
+def open_search_store(settings: Settings, memories: Memories) -> ChromaStore:
+    """The store of conversation search, embedding with the memories' embedder.
+
+    On a Chroma server it is the memory store itself. Embedded, it has its own
+    directory, ``<data_dir>/conversation-search``: it is written at every turn,
+    and in the memory store that would change the store's change token each time
+    and cost recall its cache of pinned memories and rules (at 10,000 memories,
+    half a second a turn). It holds only what the conversations give, so one
+    built with another embedder, or damaged, is emptied and built again.
+
+    Raises:
+        StorageError: the directory cannot be used.
+    """
+    import shutil
+
+    from assistant.errors import StorageError
+
+    store = memories.store
+    if settings.chroma_url or not isinstance(store, ChromaStore):
+        return store  # type: ignore[return-value]
+    embed = store.index_config["embed"] if store.index_config else None
+    name, dims = store.embedder
+    index: IndexConfig = {"dims": dims, "embed": embed, "fields": ["text"]}
+    path = settings.data_dir / "conversation-search"
+    options = {"embedder_name": name, "symmetric": True}
+    try:
+        return ChromaStore.persistent(path, index=index, **options)
+    except StorageError as exc:  # EmbedderMismatchError included
+        log.warning("conversation search at %s is built again: %s", path, exc)
+        shutil.rmtree(path, ignore_errors=True)
+        return ChromaStore.persistent(path, index=index, **options)
+
+
 def build_recall(
-    settings: Settings, memories: Memories, conversations: ConversationStore | None = None
+    settings: Settings,
+    memories: Memories,
+    conversations: ConversationStore | None = None,
+    search_store: ChromaStore | None = None,
 ) -> Recall:
     """Recall over ``memories`` with the settings' token budget, and conversation
-    search over ``conversations`` in the same store (when given and enabled)."""
+    search over ``conversations`` in ``search_store`` (when both are given and the
+    settings enable it; see :func:`open_search_store`)."""
     from assistant.memory.recall import Recall
 
     past = None
-    if conversations is not None and settings.conversation_search:
+    if conversations is not None and search_store is not None and settings.conversation_search:
         from assistant.memory.conversation_search import ConversationIndex
 
         namespace = fill_namespace(("conversations", "{user_id}"), user_id=settings.user_id)
-        past = ConversationIndex(memories.store, conversations, namespace)
+        past = ConversationIndex(search_store, conversations, namespace)
     return Recall(memories, budget_tokens=settings.recall_budget_tokens, past=past)

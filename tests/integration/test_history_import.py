@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from assistant.conversations import ConversationStore
-from assistant.memory.factory import build_recall, open_memories
+from assistant.memory.factory import build_recall, open_memories, open_search_store
 from tests.integration.conftest import local_settings, run_cli
 
 MARCH_10 = datetime(2026, 3, 10, 12, tzinfo=UTC).timestamp()
@@ -134,10 +134,12 @@ def test_imported_conversations_are_searchable_and_queued_for_reflection(tmp_pat
     memories = open_memories(settings)
     store = ConversationStore(settings.database_path)
     try:
-        recall = build_recall(settings, memories, store)
+        search = open_search_store(settings, memories)
+        recall = build_recall(settings, memories, store, search)
         assert recall.index_new() == 0  # the import indexed them already
         context = recall.recall("What is the name of my dog?")
         assert any("Biscuit" in e.text for e in context.exchanges)
+        search.close()
     finally:
         memories.close()
         store.close()

@@ -28,10 +28,7 @@ def test_the_core_never_imports_the_tui() -> None:
 
 
 def test_the_cli_loads_the_tui_only_when_it_opens_it() -> None:
-    code = (
-        "import sys, assistant.cli.app; "
-        "print(any(m.startswith('textual') for m in sys.modules))"
-    )
+    code = "import sys, assistant.cli.app; print(any(m.startswith('textual') for m in sys.modules))"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
