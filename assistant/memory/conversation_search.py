@@ -153,12 +153,14 @@ class ConversationIndex:
             for hit in hits
             if (hit.score or 0.0) >= min_score and int(hit.key) not in exclude
         ]
-        live = self.conversations.exchange([key for key, _ in scored])
         found: list[PastExchange] = []
         covered: set[int] = set()
         for key, score in scored:
-            if key not in live or key in covered:
-                continue  # deleted, incognito now, or shown already as a neighbour
+            if key in covered:
+                continue  # shown already as a neighbour
+            live = self.conversations.exchange([key])  # best first: only as many as used
+            if key not in live:
+                continue  # deleted, or incognito now
             thread, messages = live[key]
             covered.update(m.id for m in messages)
             found.append(PastExchange(key, thread, tuple(messages), score))

@@ -105,11 +105,13 @@ def open_search_store(settings: Settings, memories: Memories) -> ChromaStore:
     path = settings.data_dir / "conversation-search"
     options = {"embedder_name": name, "symmetric": True}
     try:
-        return ChromaStore.persistent(path, index=index, **options)
+        search = ChromaStore.persistent(path, index=index, **options)
     except StorageError as exc:  # EmbedderMismatchError included
         log.warning("conversation search at %s is built again: %s", path, exc)
         shutil.rmtree(path, ignore_errors=True)
-        return ChromaStore.persistent(path, index=index, **options)
+        search = ChromaStore.persistent(path, index=index, **options)
+    search.share_vectors(store)  # a turn's message is embedded once for both
+    return search
 
 
 def build_recall(

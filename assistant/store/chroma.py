@@ -205,6 +205,18 @@ class ChromaStore(Reindexing, BaseStore):
 
         return cls(factory, index=index, location=url, **kwargs)
 
+    def share_vectors(self, other: ChromaStore) -> None:
+        """Use ``other``'s kept query vectors (both embed with one embedder): a query
+        embedded for a search of one is not embedded again for the other (recall
+        searches the memories, then conversation search, with the same message).
+
+        Raises:
+            ValueError: the two stores embed with different embedders.
+        """
+        if self._embedder != other._embedder or other._vectors is None:
+            raise ValueError(f"{self._embedder} and {other._embedder} embed differently")
+        self._vectors = other._vectors
+
     def _configure(self, index: IndexConfig | None, embedder_name: str | None) -> None:
         self.index_config = dict(index) if index else None
         self.embeddings = ensure_embeddings(index.get("embed")) if index else None
