@@ -169,7 +169,8 @@ async def test_open_filter_sort_search_and_go_back(settings, memory_loader) -> N
         await pilot.press("slash")
         assert screen.query_one("#memory-search", Input).has_focus
         await pilot.press(*"where does my sister live")
-        await wait_for(pilot, lambda: screen.browser.results is not None)
+        # Typing searches as it goes: wait for the search of the whole text.
+        await wait_for(pilot, lambda: screen.browser.searched == "where does my sister live")
         await settle(pilot)
         assert listed(screen)[0] == "The user's sister Anna lives in Porto."
         assert "found for “where does my sister live”" in heading(screen)
