@@ -1,13 +1,15 @@
-"""The ``assistant`` command (Typer): global options, the TUI, and the subcommands.
+"""The ``assistant`` command (Typer): global options and the subcommands.
 
-``assistant`` alone opens the TUI; each subcommand lives in its own module of
-this package. Exit codes: 0 ok, 1 an error (one line on stderr), 2 a usage
-error, 130 interrupted.
+``assistant`` alone opens the TUI through the launcher :func:`main` is given
+(:mod:`tui.main`); each subcommand lives in its own module of this package.
+Exit codes: 0 ok, 1 an error (one line on stderr), 2 a usage error, 130
+interrupted.
 """
 
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +25,6 @@ from assistant.config import Backend, Settings
 from assistant.errors import AssistantError, InputError
 from assistant.formats import terminal_safe
 from assistant.paths import default_config_file
-from assistant.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -100,24 +101,12 @@ def main_options(
     from assistant.logs import setup_logging
 
     setup_logging(settings.log_dir)  # type: ignore[arg-type]
+    open_tui = ctx.obj  # what main() was given: the TUI's launcher, or None
     ctx.obj = Context(settings, config)
     if ctx.invoked_subcommand is None:
-        from tui.app import AssistantApp
-
-        runtime = Runtime(settings)
-        app = AssistantApp(runtime)
-        try:
-            app.run()
-        finally:
-            if not app.left_running:
-                runtime.close()
-        if app.left_running:
-            # A background reflection is still in a model call or an embedding:
-            # end now rather than wait for it or free the model under it. It
-            # wrote nothing yet (or its journal completes it), so it runs again.
-            logging.shutdown()
-            sys.stdout.flush()
-            os._exit(0)
+        if open_tui is None:
+            raise InputError("This install has no TUI; run a command (`assistant --help`).")
+        open_tui(settings)
 
 
 cli.command()(chat.chat)
@@ -131,11 +120,13 @@ cli.add_typer(models, name="models")
 cli.add_typer(memories, name="memories")
 
 
-def main() -> None:
-    """Entry point of the console script."""
+def main(open_tui: Callable[[Settings], None] | None = None) -> None:
+    """Run the command line; ``open_tui(settings)`` opens the TUI for ``assistant``
+    alone. The console script is :func:`tui.main.main`, which hands it over: the
+    command line never imports the TUI itself."""
     os.umask(0o077)  # every file we create is readable by the user alone
     try:
-        cli()
+        cli(obj=open_tui)
     except AssistantError as exc:
         log.error("%s", exc)
         typer.echo(f"error: {terminal_safe(str(exc))}", err=True)
