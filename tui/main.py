@@ -12,10 +12,19 @@ from assistant.runtime import Runtime
 
 
 def open_tui(settings: Settings) -> None:
-    """Run the TUI on a runtime for ``settings``, closing it after the app, unless a
-    background reflection is still in a model call or an embedding: then the
-    process ends at once rather than wait for it or free the model under it. That
-    reflection wrote nothing yet (or its journal completes it), so it runs again."""
+    """Run the TUI on a runtime for ``settings``, then end the process at once.
+
+    The runtime is closed after the app (the databases are committed and closed),
+    unless a background reflection is still in a model call or an embedding: then
+    it is left open rather than freed under that call; such a reflection wrote
+    nothing yet (or its journal completes it), so it runs again. Either way the
+    process ends with :func:`os._exit` once the logs are flushed: the interpreter's
+    own teardown (freeing the model, Chroma's and ONNX's objects) took about 1 s,
+    and what a person feels on Ctrl+Q is the shell prompt coming back
+    (bench/quit.py). Nothing is lost by it: every message and memory is written
+    before, and the libraries' ``atexit`` hooks (tracing executors) have nothing
+    of ours to do.
+    """
     from tui.app import AssistantApp
 
     runtime = Runtime(settings)
@@ -25,10 +34,10 @@ def open_tui(settings: Settings) -> None:
     finally:
         if not app.left_running:
             runtime.close()
-    if app.left_running:
-        logging.shutdown()
-        sys.stdout.flush()
-        os._exit(0)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(app.return_code or 0)
 
 
 def main() -> None:
