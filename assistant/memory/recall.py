@@ -29,8 +29,6 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from langchain_core.messages.utils import count_tokens_approximately
-
 from assistant.memory.conversation_search import ConversationIndex, PastExchange
 from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, MemoryKind
@@ -46,7 +44,10 @@ _HEADINGS: dict[MemoryKind, str] = {
 
 def approximate_tokens(text: str) -> int:
     """Tokens of ``text`` as langchain-core's ``count_tokens_approximately`` counts
-    them (about 4 characters a token)."""
+    them (about 4 characters a token). Imported here: langchain-core is not on the
+    way to the TUI's first screen, which imports this module for its types."""
+    from langchain_core.messages.utils import count_tokens_approximately
+
     return count_tokens_approximately([text])
 
 
