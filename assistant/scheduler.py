@@ -35,21 +35,24 @@ any URL such as PostgreSQL's).
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, StorageError
+from assistant.executors import daemon_executor
 from assistant.llm.gate import Preempted
 from assistant.logs import job_logger, log_job
+
+if TYPE_CHECKING:
+    from assistant.memory.consolidation import ConsolidationReport
+    from assistant.reflection.journal import ReflectionResult
 
 log = logging.getLogger(__name__)
 
@@ -94,47 +97,6 @@ class PendingReflection:
     due: datetime
 
 
-class _DaemonWorker:
-    """A one-thread executor pool whose thread is a daemon: the process can end
-    while a job runs (``concurrent.futures`` threads are joined at exit)."""
-
-    def __init__(self, name: str) -> None:
-        self._jobs: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple] | None]
-        self._jobs = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
-
-    def submit(self, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        self._jobs.put((future, fn, args))
-        return future
-
-    def _work(self) -> None:
-        while (job := self._jobs.get()) is not None:
-            future, fn, args = job
-            if not future.set_running_or_notify_cancel():
-                continue
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:
-                future.set_exception(exc)
-
-    def shutdown(self, wait: bool = True) -> None:
-        self._jobs.put(None)
-        if wait:
-            self._thread.join()
-
-
-def _executor(name: str) -> Any:
-    from apscheduler.executors.pool import BasePoolExecutor
-
-    class DaemonExecutor(BasePoolExecutor):
-        def __init__(self) -> None:
-            super().__init__(_DaemonWorker(name))
-
-    return DaemonExecutor()
-
-
 class ReflectionScheduler:
     """Schedules reflection of conversations in ``conversations``.
 
@@ -158,7 +120,7 @@ class ReflectionScheduler:
     def __init__(
         self,
         conversations: ConversationStore,
-        reflect: Callable[[str], Any],
+        reflect: Callable[[str], ReflectionResult],
         *,
         jobstore_url: str,
         lock_path: Path,
@@ -166,8 +128,8 @@ class ReflectionScheduler:
         max_wait_seconds: float = 7200.0,
         reconcile_seconds: float = 300.0,
         retry_seconds: float = 1800.0,
-        on_result: Callable[[str, Any], None] | None = None,
-        consolidate: Callable[[], Any] | None = None,
+        on_result: Callable[[str, ReflectionResult | Exception], None] | None = None,
+        consolidate: Callable[[], ConsolidationReport] | None = None,
         consolidation_cron: str = "0 3 * * *",
         job_log: Path | None = None,
     ) -> None:
@@ -225,7 +187,10 @@ class ReflectionScheduler:
             jobstore = SQLAlchemyJobStore(url=self.jobstore_url, tablename="reflection_jobs")
             scheduler = BackgroundScheduler(
                 jobstores={"default": jobstore, "internal": MemoryJobStore()},
-                executors={"default": _executor("reflection"), "internal": _executor("reconcile")},
+                executors={
+                    "default": daemon_executor("reflection"),
+                    "internal": daemon_executor("reconcile"),
+                },
                 job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
                 timezone=UTC,
             )
@@ -408,7 +373,7 @@ class ReflectionScheduler:
             ]
         return sorted(jobs, key=lambda p: p.due)
 
-    def run(self, thread_id: str) -> Any:
+    def run(self, thread_id: str) -> ReflectionResult | None:
         """Reflect on ``thread_id`` now, in the calling thread (the worker's, for jobs).
 
         A reflection that gave way to a reply (:class:`Preempted`) is scheduled
@@ -440,23 +405,23 @@ class ReflectionScheduler:
                 self.on_result(thread_id, exc)
             raise
         self.running = None
-        if getattr(result, "status", None) == "failed" and not self._closed:
+        if result.status == "failed" and not self._closed:
             self.submit(thread_id)  # the journal's failure sets the backoff
         self._log(
             "reflect",
             started,
             thread=thread_id,
-            status=getattr(result, "status", "done"),
-            changes=dict(Counter(c.op for c in getattr(result, "changes", ()))),
-            model_calls=getattr(result, "model_calls", 0),
-            tokens=getattr(result, "tokens", 0),
-            error=getattr(result, "error", None),
+            status=result.status,
+            changes=dict(Counter(c.op for c in result.changes)),
+            model_calls=result.model_calls,
+            tokens=result.tokens,
+            error=result.error,
         )
         if self.on_result is not None:
             self.on_result(thread_id, result)
         return result
 
-    def run_consolidation(self) -> Any:
+    def run_consolidation(self) -> ConsolidationReport | None:
         """Run the store-wide consolidation now (the cron job calls this).
 
         Raises:
@@ -471,7 +436,7 @@ class ReflectionScheduler:
             log.exception("consolidation failed")
             self._log(CONSOLIDATION_JOB, started, status="error", error=repr(exc))
             raise
-        summary = getattr(report, "summary", str(report))
+        summary = report.summary
         log.info("consolidation: %s", summary)
         self._log(CONSOLIDATION_JOB, started, status="done", summary=summary)
         return report

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from assistant.conversations import ConversationStore
+from assistant.memory.consolidation import ConsolidationReport
+from assistant.reflection.journal import ReflectionResult
 from assistant.scheduler import ReflectionScheduler
 
 
@@ -24,7 +26,7 @@ class Reflector:
         self.done = threading.Event()
         self.release = threading.Event()  # ends a long reflection early
 
-    def __call__(self, thread_id: str) -> str:
+    def __call__(self, thread_id: str) -> ReflectionResult:
         self.calls.append((thread_id, time.monotonic()))
         self.release.wait(self.seconds)
         messages = self.conversations.unreflected(thread_id)
@@ -35,7 +37,7 @@ class Reflector:
             assert record is not None
             self.conversations.finish_reflection(record.id)
         self.done.set()
-        return "applied"
+        return ReflectionResult(thread_id, "applied" if messages else "nothing")
 
 
 @pytest.fixture
@@ -220,7 +222,7 @@ def test_a_reflection_that_gives_way_to_a_reply_is_scheduled_again(tmp_path, con
     reflector = Reflector(conversations)
     calls = 0
 
-    def reflect(thread_id: str) -> str:
+    def reflect(thread_id: str) -> ReflectionResult:
         nonlocal calls
         calls += 1
         if calls == 1:
@@ -240,11 +242,12 @@ def test_a_reflection_that_gives_way_to_a_reply_is_scheduled_again(tmp_path, con
     try:
         scheduler.submit(thread.id, after_seconds=0)
         wait_for(lambda: reflector.done.is_set())
-        assert isinstance(results[0], Preempted) and results[1] == "applied"
+        assert isinstance(results[0], Preempted)
+        assert isinstance(results[1], ReflectionResult) and results[1].status == "applied"
         wait_for(lambda: len(read_job_log(tmp_path)) == 2)
         preempted, applied = read_job_log(tmp_path)
         assert (preempted["status"], preempted["thread"]) == ("preempted", thread.id)
-        assert applied["status"] == "done" and applied["seconds"] >= 0
+        assert applied["status"] == "applied" and applied["seconds"] >= 0
         assert (tmp_path / "logs" / "jobs.log").stat().st_mode & 0o077 == 0
     finally:
         scheduler.shutdown()
@@ -290,9 +293,9 @@ def test_a_consolidation_missed_while_closed_runs_at_the_next_start(
 
     runs: list[float] = []
 
-    def consolidate() -> str:
+    def consolidate() -> ConsolidationReport:
         runs.append(time.monotonic())
-        return "merged 1"
+        return ConsolidationReport(merged=1)
 
     options = {"consolidate": consolidate, "job_log": tmp_path / "logs" / "jobs.log"}
     first = scheduler_for(tmp_path, conversations, Reflector(conversations), **options)
