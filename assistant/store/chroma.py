@@ -42,9 +42,7 @@ import json
 import logging
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +67,11 @@ from langgraph.store.base import (
 
 from assistant.errors import StorageError
 from assistant.store.batching import Batcher
+from assistant.store.clients import embedded_client, server_client
 from assistant.store.filters import matches_condition
 from assistant.store.locking import ProcessLock
 from assistant.store.namespace_collections import NamespaceCollections
+from assistant.store.opening import Opening
 from assistant.store.records import Best, describe_embedder, dumps, search_item
 from assistant.store.reindex import Reindexing
 from assistant.store.sentinel import Sentinel
@@ -79,14 +79,8 @@ from assistant.store.vectors import Vectors
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
 
-
-class EmbedderMismatchError(StorageError):
-    """The store was built with another embedder; its vectors cannot be compared."""
-
-
-class ChromaStore(Reindexing, BaseStore):
+class ChromaStore(Opening, Reindexing, BaseStore):
     """A LangGraph ``BaseStore`` kept in Chroma, with optional semantic search.
 
     Build one with :meth:`persistent` (embedded, a directory on disk) or
@@ -158,28 +152,7 @@ class ChromaStore(Reindexing, BaseStore):
             StorageError: ``path`` holds something else than a store of ours, or a
                 damaged Chroma database.
         """
-        from assistant.paths import ensure_private_dir
-
-        ensure_private_dir(path)
-        database = path / "chroma.sqlite3"
-        sentinel = Sentinel(path)
-        expected = sentinel.read()
-        if expected is not None and (not database.exists() or database.stat().st_size == 0):
-            sentinel.check(expected, None, 0)  # lost: refused before Chroma makes a new one
-        if any(path.iterdir()) and not database.exists():
-            raise StorageError(
-                f"{path} is not a memory store (no chroma.sqlite3 in it). "
-                "Point the data directory elsewhere or move that directory away."
-            )
-
-        def factory() -> Any:
-            import chromadb
-            from chromadb.config import Settings
-
-            settings = Settings(anonymized_telemetry=False, allow_reset=False)
-            return chromadb.PersistentClient(path=str(path), settings=settings)
-
-        return cls(factory, index=index, directory=path, **kwargs)
+        return cls(embedded_client(path), index=index, directory=path, **kwargs)
 
     @classmethod
     def server(cls, url: str, *, index: IndexConfig | None = None, **kwargs: Any) -> ChromaStore:
@@ -188,22 +161,7 @@ class ChromaStore(Reindexing, BaseStore):
         Raises:
             StorageError: the server cannot be reached.
         """
-        import httpx
-
-        parsed = httpx.URL(url)
-
-        def factory() -> Any:
-            import chromadb
-            from chromadb.config import Settings
-
-            return chromadb.HttpClient(
-                host=parsed.host,
-                port=parsed.port or (443 if parsed.scheme == "https" else 8000),
-                ssl=parsed.scheme == "https",
-                settings=Settings(anonymized_telemetry=False),
-            )
-
-        return cls(factory, index=index, location=url, **kwargs)
+        return cls(server_client(url), index=index, location=url, **kwargs)
 
     def share_vectors(self, other: ChromaStore) -> None:
         """Use ``other``'s kept query vectors (both embed with one embedder): a query
@@ -251,89 +209,6 @@ class ChromaStore(Reindexing, BaseStore):
                 self._client.close()
                 self._client = None
                 self._spaces_cache = None
-
-    # locking and the client -----------------------------------------------------------------
-
-    @contextmanager
-    def _guard(self, *, writes: bool) -> Iterator[None]:
-        with self._lock:
-            if self._sync is None:
-                self._ensure_client()
-                yield
-                return
-            with self._sync.hold() as changed:
-                if changed:
-                    self.close()
-                self._ensure_client()
-                if writes:
-                    self._sync.bump()
-                yield
-
-    def _ensure_client(self) -> None:
-        if self._client is None:
-            try:
-                self._client = self._factory()
-            except Exception as exc:  # chromadb raises many types for a bad directory
-                if self._sync is None:
-                    hint = "Is the Chroma server (`chroma run`) running there?"
-                else:
-                    hint = (
-                        "If its files are damaged, move the directory away "
-                        "(a new, empty store is made) or restore a backup."
-                    )
-                reason = str(exc).strip().rstrip(".")
-                raise StorageError(
-                    f"Cannot open the memory store at {self.location}: {reason}. {hint}"
-                ) from exc
-
-    def _open_manifest(self, check_embedder: bool) -> None:
-        name = f"{self._name}-manifest"
-        collections = {c.name: c for c in self._client.list_collections()}
-        mine = {"format": FORMAT, "embedder": self._embedder, "dims": self.embedder[1]}
-        if name not in collections:
-            ours = any(n.endswith("-manifest") for n in collections)
-            if self._sync is not None and collections and not ours:
-                raise StorageError(
-                    "The memory directory holds a Chroma database that assistant did not "
-                    f"create ({len(collections)} foreign collections). Point the data "
-                    "directory elsewhere or move that directory away."
-                )
-            if self._sentinel is not None:
-                self._sentinel.check(self._sentinel.read(), None, 0)  # raises if it had one
-            self._manifest = self._client.create_collection(
-                name,
-                metadata={**mine, "generation": 0, "store_id": uuid.uuid4().hex},
-                embedding_function=None,
-            )
-        else:
-            self._manifest = collections[name]
-        meta = dict(self._manifest.metadata or {})
-        if "store_id" not in meta:  # a store made before stores had an identity
-            meta["store_id"] = uuid.uuid4().hex
-            self._manifest.modify(metadata=meta)
-        if int(meta.get("format", 0)) > FORMAT:
-            raise StorageError(
-                "The memory store was written by a newer version of assistant; upgrade it."
-            )
-        found = (str(meta.get("embedder")), int(meta.get("dims", -1)))
-        self.recorded_embedder = found
-        """The embedder name and dimension the stored vectors were made with."""
-        if check_embedder and found != self.embedder:
-            raise EmbedderMismatchError(
-                f"The memory store was built with the embedder {found[0]} ({found[1]} dims), "
-                f"not {self.embedder[0]} ({self.embedder[1]} dims). Run "
-                "`assistant memories reindex` to embed the memories again, or switch back."
-            )
-        self._generation = int(meta.get("generation", 0))
-        self._expect(str(meta["store_id"]))
-
-    def _expect(self, store_id: str) -> None:
-        """Check the store against its sentinel file (:mod:`assistant.store.sentinel`)."""
-        if self._sentinel is not None:
-            self._sentinel.open(store_id, self._count_items)
-
-    def _count_items(self) -> int:
-        return sum(space.items.count() for space in self._spaces().values())
 
     # namespaces -----------------------------------------------------------------------------
 

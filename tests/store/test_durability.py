@@ -18,7 +18,8 @@ from langchain_core.embeddings import DeterministicFakeEmbedding
 from assistant.config import Settings
 from assistant.errors import StorageError
 from assistant.memory.factory import open_store
-from assistant.store.chroma import ChromaStore, EmbedderMismatchError
+from assistant.store.chroma import ChromaStore
+from assistant.store.opening import EmbedderMismatchError
 from tests.integration.conftest import run_cli
 
 NS = ("memories", "me")

@@ -10,7 +10,7 @@ from assistant.config import Settings
 from assistant.embeddings import MiniLMEmbeddings, NamedOllamaEmbeddings, load_embedder
 from assistant.errors import ConfigError
 from assistant.memory.factory import memory_namespace, open_store
-from assistant.store.chroma import EmbedderMismatchError
+from assistant.store.opening import EmbedderMismatchError
 
 
 def cosine(a: list[float], b: list[float]) -> float:
