@@ -6,9 +6,9 @@ from itertools import pairwise
 
 from langchain_core.messages import AIMessage, HumanMessage
 
+from assistant.context_window import history_window
 from assistant.llm.guard import RepetitionGuard
 from assistant.memory.dates import absolute, annotate, dated_clauses
-from assistant.session import history_window
 
 WEDNESDAY = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
