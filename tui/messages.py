@@ -10,9 +10,18 @@ if TYPE_CHECKING:
     from assistant.session import ChatSession
 
 
+class ModelLoaded(Message):
+    """The chat model is loaded (the memories may still be opening)."""
+
+
+class MemoriesOpened(Message):
+    """The memory store and recall are open, or failed to open (the app's
+    ``memory_error`` says why); the memory pane works from now on."""
+
+
 @dataclass
 class BackendReady(Message):
-    """The chat model is loaded; replies can be sent."""
+    """The model and the memories are there; replies can be sent."""
 
     session: "ChatSession"
 

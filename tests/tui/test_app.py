@@ -242,7 +242,8 @@ async def test_the_fallback_is_said_plainly(settings) -> None:
     app = make_app(settings, choice=choice)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert any("demo quality" in n.message for n in app._notifications)
+        # Above the chat, not over the message box (tests/tui/test_startup.py).
+        assert "demo quality" in str(app.query_one("#notice").render())
         assert "(demo quality)" in str(app.query_one("#status").render())
 
 

@@ -42,11 +42,11 @@ async def test_the_status_bar_counts_down_then_the_result_is_notified(
         await settle(pilot)
         await type_and_send(pilot, "My dog is called Fido.")
         await settle(pilot)
-        await wait_for(pilot, lambda: "reflection in 0:0" in status(app))
+        await wait_for(pilot, lambda: "memories update in 0:0" in status(app))
         await wait_for(pilot, lambda: "Reflection: learned 1" in notices(app))
         assert app.memories is not None
         assert texts(app.memories) == ["The user's dog is called Fido."]
-        await wait_for(pilot, lambda: "reflection" not in status(app))
+        await wait_for(pilot, lambda: "memor" not in status(app))  # neither due nor updating
     log = (settings.log_dir / "jobs.log").read_text()
     assert '"status": "applied"' in log and '"create": 1' in log
 
@@ -57,7 +57,7 @@ async def test_f5_reflects_at_once(settings, memory_loader) -> None:
         await settle(pilot)
         await type_and_send(pilot, "My dog is called Fido.")
         await settle(pilot)
-        await wait_for(pilot, lambda: "reflection in 9:5" in status(app))
+        await wait_for(pilot, lambda: "memories update in 9:5" in status(app))
         await pilot.press("f5")
         await settle(pilot)
         assert "Reflection: learned 1" in notices(app)
@@ -69,7 +69,7 @@ async def test_quit_does_not_wait_and_the_job_runs_after_a_restart(settings, mem
         await settle(pilot)
         await type_and_send(pilot, "My dog is called Fido.")
         await settle(pilot)
-        await wait_for(pilot, lambda: "reflection in" in status(app))
+        await wait_for(pilot, lambda: "memories update in" in status(app))
         quitting = time.monotonic()
         await pilot.press("ctrl+q")
     assert time.monotonic() - quitting < 1.0
@@ -100,7 +100,7 @@ async def test_a_second_window_leaves_the_jobs_to_the_first(settings, memory_loa
             await type_and_send(pilot, "My dog is called Fido.")
             await settle(pilot)
             # It still shows when the owner will reflect, and /reflect still works here.
-            await wait_for(pilot, lambda: "reflection in 9:5" in status(app))
+            await wait_for(pilot, lambda: "memories update in 9:5" in status(app))
             await type_and_send(pilot, "/reflect")
             await settle(pilot)
             assert "Reflection: learned 1" in notices(app)

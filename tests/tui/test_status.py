@@ -24,17 +24,17 @@ async def test_the_status_line_says_what_its_attributes_hold() -> None:
         bar.model = "embedded · tiny (demo quality)"
         bar.due = datetime.now(UTC) + timedelta(seconds=90.5)
         await pilot.pause()
-        assert line(app) == "● embedded · tiny (demo quality)   reflection in 1:30"
+        assert line(app) == "● embedded · tiny (demo quality)   memories update in 1:30"
         bar.reply = "writing…"  # a reply on its way comes first
         bar.reflecting = True
-        assert line(app).endswith("   writing…")
+        assert line(app).endswith("   writing… (Esc stops)")
         bar.reply = ""
-        assert line(app).endswith("   reflecting…")
+        assert line(app).endswith("   updating memories…")
         bar.reflecting = False
         bar.incognito = True  # a private conversation is not reflected on
         assert line(app) == "● embedded · tiny (demo quality)   incognito: nothing remembered"
         bar.incognito = False
         bar.due = datetime.now(UTC) - timedelta(seconds=1)
-        assert line(app).endswith("   reflection due")
+        assert line(app).endswith("   memories update soon")
         bar.problem = "The bundled model is not installed."
         assert line(app) == "No model: The bundled model is not installed."

@@ -2,15 +2,16 @@
 
 Streaming a reply runs in an async worker, so the screen stays responsive while
 the model writes; reads and writes of memories run in thread workers, and every
-worker's failure is told by one ``Worker.StateChanged`` handler. The status line
-counts down to the reflection of the conversation on screen (the job store is
-read in a thread worker every second). The commands on memories (``/remember``,
-``/forget``, ``/reflect``) live in :mod:`tui.screens.chat_commands`.
+worker's failure is told by one ``Worker.StateChanged`` handler. The user's
+message leaves the box once it is saved (a failed save keeps it there). Around
+the conversation and its replies, mixins hold the rest: the commands on memories
+(:mod:`tui.screens.chat_commands`), the status line and the start-up notice
+(:mod:`tui.screens.chat_status`), the messages sent while the model loads
+(:mod:`tui.screens.chat_queue`) and where typing goes (:mod:`tui.screens.chat_focus`).
 """
 
 from collections.abc import Sequence
 from contextlib import aclosing
-from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from textual import on, work
@@ -22,44 +23,49 @@ from textual.widgets import Footer, Markdown
 from textual.worker import Worker, WorkerState
 
 from assistant.commands import Command, parse_command
-from assistant.errors import AssistantError
+from assistant.errors import AssistantError, StorageError
 from assistant.formats import local_time
 from assistant.memory.recall import RecalledExchange
 from tui.messages import ReflectionDone
 from tui.screens.chat_commands import MemoryCommands
+from tui.screens.chat_focus import TypingFocus
+from tui.screens.chat_queue import Turn, Waiting, WaitingMessages
+from tui.screens.chat_status import ChatStatus
 from tui.screens.dialogs import ConfirmScreen, PromptScreen
 from tui.widgets.chat import ChatLog, Composer, MemoriesUsed, MemoryLink, MessageView, PastLink
 from tui.widgets.sidebar import ThreadItem, ThreadList
-from tui.widgets.status import StatusBar
+from tui.widgets.status import StartupNotice, StatusBar
 from tui.workers import tell_failure
 
 if TYPE_CHECKING:
-    from assistant.conversations import ConversationStore
+    from assistant.conversations import ConversationStore, Message
     from tui.app import AssistantApp
 
 
-class ChatScreen(MemoryCommands, Screen[None]):
+class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Screen[None]):
     """The conversations and the chat; the app's first screen. Its keys are off
-    while another screen (the memory pane, a dialog) is on top."""
+    while another screen (the memory pane, a dialog) is on top. The footer shows
+    the keys that fit in 80 columns; every action is in the palette (Ctrl+P)."""
 
     BINDINGS = [
         Binding("ctrl+n", "new_thread", "New", priority=True),
-        Binding("f2", "rename_thread", "Rename"),
-        Binding("f8", "delete_thread", "Delete"),
+        Binding("f2", "rename_thread", "Rename", show=False),
+        Binding("f8", "delete_thread", "Delete", show=False),
         Binding("f4", "toggle_incognito", "Incognito"),
         Binding("f3", "memories", "Memories"),
-        Binding("f5", "reflect", "Reflect"),
-        Binding("escape", "stop_reply", "Stop reply"),
+        Binding("f5", "reflect", "Reflect", show=False),
+        Binding("ctrl+b", "toggle_sidebar", "Sidebar"),
+        Binding("escape", "stop_reply", "Stop reply", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.thread_id: str | None = None
-        self._reply_view: MessageView | None = None
         self.new_thread_incognito = False  # for the conversation not saved yet
         self._private: dict[str, bool] = {}  # incognito, read once per thread
-        self._reply_thread: str | None = None
-        self._reply_started = False  # the reply on its way has its first token
+        self._turn: Turn | None = None  # the message being sent, and its reply
+        self._waiting: list[Waiting] = []  # sent before the model was ready
+        self._notice_lines: list[str] = []  # the start-up notice above the chat
 
     @property
     def assistant(self) -> "AssistantApp":
@@ -81,6 +87,7 @@ class ChatScreen(MemoryCommands, Screen[None]):
             items = [ThreadItem(thread) for thread in threads]
             yield ThreadList(*items, id="sidebar", initial_index=0 if items else None)
             with Vertical(id="chat"):
+                yield StartupNotice(id="notice", markup=False)
                 yield ChatLog(*ChatLog.views(messages), id="log")
                 yield Composer(id="composer", placeholder="Message (Enter sends)")
         yield Footer()
@@ -88,64 +95,8 @@ class ChatScreen(MemoryCommands, Screen[None]):
     def on_mount(self) -> None:
         self.query_one(ChatLog).scroll_end(animate=False)
         self.query_one(Composer).focus()
+        self._start_clock()
         self.set_interval(1.0, self._tick)
-
-    # The status line --------------------------------------------------------
-
-    @property
-    def status_bar(self) -> StatusBar:
-        """The status line above the chat."""
-        return self.query_one(StatusBar)
-
-    def backend_ready(self, label: str) -> None:
-        """The model ``label`` answers."""
-        self.status_bar.model = label
-        self._show_state()
-
-    def backend_failed(self, error: str) -> None:
-        """No chat model: say why in the status line."""
-        self.status_bar.problem = error
-
-    def _show_state(self) -> None:
-        """What the status line says of the conversation on screen: private, a
-        reply on its way, a reflection running (the countdown is set apart)."""
-        bar = self.status_bar
-        bar.incognito = self.incognito
-        replying = self._reply_thread is not None and self._reply_thread == self.thread_id
-        bar.reply = ("writing…" if self._reply_started else "thinking…") if replying else ""
-        scheduler = self.assistant.scheduler
-        running = scheduler.running if scheduler is not None else None
-        here = self.thread_id
-        on_screen = here is not None and (here in self.assistant.asked or running == here)
-        bar.reflecting = self._reflecting or on_screen
-
-    def _tick(self) -> None:
-        """Every second: the countdown to the on-screen thread's reflection."""
-        if self.assistant.scheduler is not None:
-            self.read_due(self.thread_id)
-
-    @work(
-        thread=True, exit_on_error=False, group="scheduling", name="Reading the reflection's time"
-    )
-    def read_due(self, thread_id: str | None) -> None:
-        """The job store and the database are read off the event loop."""
-        scheduler = self.assistant.scheduler
-        assert scheduler is not None
-        due = scheduler.due(thread_id) if thread_id else None
-        self.app.call_from_thread(self._show_due, thread_id, due)
-
-    def _show_due(self, thread_id: str | None, due: datetime | None) -> None:
-        if thread_id == self.thread_id:
-            self._show_state()
-            self.status_bar.due = due
-
-    @work(thread=True, exit_on_error=False, group="scheduling", name="Scheduling the reflection")
-    def schedule_reflection(self, thread_id: str) -> None:
-        """After a reply: (re)schedule the thread's reflection (debounce)."""
-        scheduler = self.assistant.scheduler
-        assert scheduler is not None
-        due = scheduler.submit(thread_id)
-        self.app.call_from_thread(self._show_due, thread_id, due)
 
     @on(ReflectionDone)
     def _reflection_done(self, event: ReflectionDone) -> None:
@@ -157,7 +108,9 @@ class ChatScreen(MemoryCommands, Screen[None]):
     # Conversations ---------------------------------------------------------
 
     async def open_thread(self, thread_id: str | None) -> None:
-        """Show ``thread_id`` (or an empty new conversation) and highlight it in the sidebar."""
+        """Show ``thread_id`` (or an empty new conversation) and highlight it in the
+        sidebar; messages waiting for the model go back to the box."""
+        self.take_back_waiting("Not sent: another conversation was opened.")
         self.thread_id = thread_id
         self.new_thread_incognito = False
         self.status_bar.due = None
@@ -242,7 +195,8 @@ class ChatScreen(MemoryCommands, Screen[None]):
 
     @on(Composer.Submitted)
     async def send(self, event: Composer.Submitted) -> None:
-        """Send the composer's text in the current conversation, or run its command."""
+        """Send the composer's text in the current conversation, or run its command;
+        before the model is ready, the message waits for it in the log."""
         try:
             parsed = parse_command(event.text)
         except AssistantError as exc:
@@ -252,29 +206,34 @@ class ChatScreen(MemoryCommands, Screen[None]):
             if await self.run_command(parsed):
                 self.query_one(Composer).take(event.text)
             return
-        session = self.assistant.session
-        if session is None:
-            problem = self.assistant.backend_error or "The model is still loading."
+        if problem := self.assistant.backend_error:
             self.notify(f"{problem} Your text stays in the box.", severity="warning")
+            return
+        if self.assistant.session is None or self._waiting:
+            await self.queue_message(event.text, parsed)
             return
         if self._replying:
             self.notify("Wait for the reply to finish, or press Esc to stop it.")
             return
+        self.start_turn(parsed, typed=event.text, waiting=None)
+
+    def start_turn(self, text: str, *, typed: str | None, waiting: MessageView | None) -> bool:
+        """Send ``text``: the reply is streamed in a worker, which takes ``typed``
+        out of the box (or replaces the ``waiting`` view) once the message is
+        saved. ``False``: refused (empty, too long, the new conversation could not
+        be saved), said, and nothing sent."""
+        session = self.assistant.session
+        assert session is not None
         try:
-            text = session.check_message(parsed)
-            self._save_new_thread()
+            text = session.check_message(text)
+            thread_id = self._save_new_thread()
         except AssistantError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.query_one(Composer).take(event.text)
-        assert self.thread_id is not None
-        self._reply_thread, self._reply_started = self.thread_id, False
-        self._show_state()  # thinking…, until the first token; before the reply shows
-        chat = self.query_one(ChatLog)
-        await chat.add(MessageView("user", text))
-        author = f"Assistant · {session.choice.model}"
-        self._reply_view = await chat.add(MessageView("assistant", author=author))
-        self.stream_reply(self.thread_id, text, self._reply_view)
+            self.notify(str(exc), severity="error", markup=False)
+            return False
+        self._turn = turn = Turn(thread_id, text, typed, waiting)
+        self._show_state()  # thinking…, until the first token
+        self.stream_reply(turn)
+        return True
 
     def _save_new_thread(self) -> str:
         """The current thread's id, saving the new conversation first if need be.
@@ -289,8 +248,26 @@ class ChatScreen(MemoryCommands, Screen[None]):
             self.thread_id, self.new_thread_incognito = thread.id, False
         return self.thread_id
 
+    async def _show_turn(self, turn: Turn, saved: "Message", model: str) -> MessageView:
+        """The message is saved: out of the box, into the log (where it waited,
+        if it did), with the view of ``model``'s reply under it, returned."""
+        log = self.query_one(ChatLog)
+        user = MessageView("user", saved.content, id=f"message-{saved.id}")
+        turn.reply = reply = MessageView("assistant", author=f"Assistant · {model}")
+        if turn.typed is not None:
+            self.query_one(Composer).take(turn.typed)
+        if turn.waiting is not None and turn.waiting.is_attached:
+            await log.mount(user, before=turn.waiting)
+            await turn.waiting.remove()
+            await log.mount(reply, after=user)
+        elif turn.thread_id == self.thread_id:  # else another conversation is open
+            await log.add(user)
+            await log.add(reply)
+        log.scroll_end(animate=False)
+        return reply
+
     @work(exclusive=True, group="reply", exit_on_error=False, name="The reply")
-    async def stream_reply(self, thread_id: str, text: str, view: MessageView) -> None:
+    async def stream_reply(self, turn: Turn) -> None:
         from assistant.session import (
             MemoriesRecalled,
             ReplyFinished,
@@ -301,14 +278,21 @@ class ChatScreen(MemoryCommands, Screen[None]):
 
         session = self.assistant.session
         assert session is not None
-        stream = Markdown.get_stream(view.markdown)
         chat = self.query_one(ChatLog)
+        view: MessageView | None = None
+        stream = None
         finished = None
         try:
-            async with aclosing(session.send(thread_id, text)) as events:
+            async with aclosing(session.send(turn.thread_id, turn.text)) as events:
                 async for event in events:
                     if isinstance(event, UserMessageSaved):
+                        turn.saved = True
+                        view = await self._show_turn(turn, event.message, session.choice.model)
+                        if view.is_attached:
+                            stream = Markdown.get_stream(view.markdown)
                         await self.refresh_threads()
+                    elif view is None:
+                        continue
                     elif isinstance(event, RulesSaved):
                         saved = " ".join(event.rules)
                         self.notify(
@@ -324,49 +308,65 @@ class ChatScreen(MemoryCommands, Screen[None]):
                             await view.show_memories(
                                 [m.key for m in used], [m.text for m in used], past_links(past)
                             )
-                    elif isinstance(event, ReplyToken) and view.is_attached:
-                        if not self._reply_started:
-                            self._reply_started = True
+                    elif isinstance(event, ReplyToken):
+                        if not turn.started:
+                            turn.started = True
                             self._show_state()
-                        await stream.write(event.text)
-                        chat.scroll_end(animate=False)
+                        if stream is not None and view.is_attached:
+                            await stream.write(event.text)
+                            chat.scroll_end(animate=False)
                     elif isinstance(event, ReplyFinished):
                         finished = event.message
+        except StorageError as exc:
+            if turn.saved:
+                raise
+            self.give_back(turn, f"Nothing was saved: {exc}", "error")  # a full disk
+            return
         finally:
-            await stream.stop()
-        if finished is not None and finished.error and view.is_attached:
+            if stream is not None:
+                await stream.stop()
+        if finished is not None and finished.error and view is not None and view.is_attached:
             # Stopped by the repetition guard: show the reply as saved, loop cut off.
             await view.markdown.update(finished.content)
             view.set_note(finished.error, "stopped")
 
     def action_stop_reply(self) -> None:
-        """Stop the reply being written; what was written so far is kept."""
+        """Stop the reply being written (what was written so far is kept), and
+        take the messages waiting for the model back into the box."""
+        self.take_back_waiting("Not sent.")
         self.workers.cancel_group(self, "reply")
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure is told here (titled by its name); a reply's end
-        also leaves a note under it and schedules the reflection."""
+        also leaves a note under it, schedules the reflection, and sends the next
+        waiting message."""
         problem = tell_failure(event)
         if event.worker.group != "reply" or not event.worker.is_finished:
             if problem is not None:
                 self._show_state()
             return
-        view, self._reply_view = self._reply_view, None
+        turn, self._turn = self._turn, None
+        view = turn.reply if turn is not None else None
         if view is not None and not view.is_attached:  # another conversation is open
             view = None
-        if self.assistant.scheduler is not None and self._reply_thread is not None:
-            self.schedule_reflection(self._reply_thread)  # whatever the reply's fate
-        self._reply_thread = None
+        if self.assistant.scheduler is not None and turn is not None and turn.saved:
+            self.schedule_reflection(turn.thread_id)  # whatever the reply's fate
         self._show_state()
+        if turn is not None and not (turn.saved or turn.given_back):
+            self.give_back(turn, "Not sent.")  # stopped, or failed, before it was saved
         if event.state == WorkerState.CANCELLED and view is not None:
             view.set_note("Stopped. The partial reply is saved.", "stopped")
         elif problem is not None and view is not None:
             view.set_note(problem)
+        if event.state != WorkerState.CANCELLED:
+            self.send_waiting()
 
     @on(MemoriesUsed.Expanded)
     def _memories_expanded(self, event: MemoriesUsed.Expanded) -> None:
-        """A saved reply's memories are looked up when first shown."""
+        """A saved reply's memories are looked up when first shown; typing goes on
+        in the box."""
+        self.focus_composer()
         widget = event.collapsible
         if isinstance(widget, MemoriesUsed) and widget.texts is None:
             self.look_up_memories(widget)
@@ -385,10 +385,17 @@ class ChatScreen(MemoryCommands, Screen[None]):
     async def _past_clicked(self, event: PastLink.Clicked) -> None:
         event.stop()
         await self.open_thread(event.thread_id)
+        self.focus_composer()
 
     @on(MemoryLink.Clicked)
     def _memory_clicked(self, event: MemoryLink.Clicked) -> None:
         self.action_memories(select=event.key)
+
+    def action_toggle_sidebar(self) -> None:
+        """Hide the conversations, the chat taking their width (80 columns), or show them."""
+        toggle = getattr(self.query_one(ThreadList), "toggle_collapsed", None)
+        if toggle is not None:  # tui/widgets/sidebar.py gives it
+            toggle()
 
     # Incognito ---------------------------------------------------------------
 
