@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     recall_budget_tokens: int = Field(default=1000, ge=0)
     """Token budget for the memories recalled into each turn's prompt (0: none)."""
 
+    search_min_score: float = Field(default=0.25, ge=-1, le=1)
+    """The least cosine similarity of a memory a search lists by meaning (the memory
+    pane's ``/``, ``assistant memories search``); one whose text holds the words is
+    listed whatever its score. 0.25 suits the bundled MiniLM (the figures are in
+    ``assistant.memory.editing.SEARCH_MIN_SCORE``); another embedder may need another."""
+
     conversation_search: bool = True
     """Also recall past exchanges: every message of every conversation that is not
     incognito is embedded and searched (in the memory store, namespace

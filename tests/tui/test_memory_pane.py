@@ -7,7 +7,7 @@ an edit. The chat and reflection model is scripted."""
 from datetime import UTC, datetime, timedelta
 
 from textual import events
-from textual.widgets import Button, Input, Label, Select, Static, TabbedContent
+from textual.widgets import Button, Input, Label, Select, Static, TabbedContent, TextArea
 
 from assistant.config import Settings
 from assistant.conversations import ConversationStore
@@ -212,7 +212,7 @@ async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:
         await pilot.press("e")
         form = app.screen
         assert isinstance(form, MemoryFormScreen)
-        form.query_one("#semantic-fact", Input).value = ""
+        form.query_one("#semantic-fact", TextArea).load_text("")
         form.query_one("#semantic-confidence", Input).value = "very"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -222,7 +222,7 @@ async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:
         assert app.screen is form  # still open, with what was typed
         assert app.memories.get(DOG).text == "The user's dog is called Fido."
 
-        form.query_one("#semantic-fact", Input).value = "The user's dog is called Rex."
+        form.query_one("#semantic-fact", TextArea).load_text("The user's dog is called Rex.")
         form.query_one("#semantic-confidence", Input).value = "0.9"
         await pilot.press("ctrl+s")
         await settle(pilot)
@@ -238,7 +238,7 @@ async def test_edit_valid_and_invalid_and_add(settings, memory_loader) -> None:
         assert isinstance(form, MemoryFormScreen)
         form.query_one("#form-kind", Select).value = "procedural"
         await pilot.pause()
-        form.query_one("#procedural-rule", Input).value = "Never use emoji."
+        form.query_one("#procedural-rule", TextArea).load_text("Never use emoji.")
         await pilot.click("#save")
         await settle(pilot)
         assert app.screen is screen
@@ -411,13 +411,13 @@ async def test_a_reflection_during_an_edit_updates_the_pane_and_asks(
         await pilot.press("e")
         form = app.screen
         assert isinstance(form, MemoryFormScreen)
-        form.query_one("#semantic-fact", Input).value = "The user's dog is called Bello."
+        form.query_one("#semantic-fact", TextArea).load_text("The user's dog is called Bello.")
 
         app.chat.action_reflect()  # the background reflection updates the same memory
         await wait_for(pilot, lambda: "Reflection: updated 1" in notices(app))
         await settle(pilot)
         assert app.screen is form  # the edit is still open, with what was typed
-        assert form.query_one("#semantic-fact", Input).value == "The user's dog is called Bello."
+        assert form.query_one("#semantic-fact", TextArea).text == "The user's dog is called Bello."
         assert "Changed in the background" in str(form.query_one("#form-warning", Label).render())
         assert listed(screen) == ["The user's dog Fido is a beagle."]  # the table is up to date
         assert screen.selected_key() == DOG

@@ -5,18 +5,26 @@ refused with the schema's reason and the form stays open with what was typed.
 An edit carries the ``updated_at`` of the version it started from: when a
 background reflection changed the memory meanwhile, the user picks which
 version to keep.
+
+Keys, said under the buttons: Ctrl+S saves from any field, Esc cancels, Tab
+moves on (Enter too, in a one-line field). The long fields (a fact, a rule, the
+parts of an experience) are multi-line text areas that wrap what they hold:
+Enter there starts a new line, which is saved as a space (memories are one
+paragraph), and never saves the form.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select
+from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 from textual.worker import Worker
 
 from assistant.errors import AssistantError
@@ -39,6 +47,44 @@ FIELD_HINTS = {
     "rule": "e.g. Answer in metric units.",
     "scope": "always, or a topic such as cooking",
 }
+#: The fields edited in a multi-line, wrapping text area (the others are one line).
+LONG_FIELDS = frozenset({"fact", "situation", "action", "outcome", "lesson", "rule"})
+#: The keys the form answers, shown under its buttons.
+KEYS_HINT = "Ctrl+S: Save · Esc: Cancel · Tab: next field"
+
+
+class LongField(TextArea):
+    """A multi-line field for a long text: it wraps, grows with what it holds up to
+    a few lines (then scrolls), and Tab moves on to the next field."""
+
+    DEFAULT_CSS = """
+    LongField {
+        height: auto;
+        max-height: 6;
+        margin: 0 1 0 0;
+        padding: 0;
+    }
+    """
+
+    def __init__(self, text: str, *, placeholder: str, id: str) -> None:
+        super().__init__(
+            text,
+            soft_wrap=True,
+            tab_behavior="focus",
+            show_line_numbers=False,
+            compact=True,
+            placeholder=placeholder,
+            id=id,
+        )
+
+
+class StateCheckbox(Checkbox):
+    """A checkbox whose box shows its state without colours: ``X`` when on, empty
+    when off (Textual's shows an ``X`` both ways, told apart by colour alone)."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]
+        return "X" if self.value else " "
 
 
 class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
@@ -54,7 +100,8 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("ctrl+s", "save", "Save"),
+        # A priority binding: a text area's keys never take it first.
+        Binding("ctrl+s", "save", "Save", priority=True),
     ]
 
     def __init__(
@@ -90,30 +137,35 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
                                 value = "the user" if field == "subject" else ""
                                 value = "always" if field == "scope" else value
                             yield Label(field.capitalize(), classes="field-label")
-                            yield Input(
-                                str(value),
-                                placeholder=FIELD_HINTS.get(field, ""),
-                                id=f"{kind}-{field}",
-                                compact=True,
-                            )
+                            hint = FIELD_HINTS.get(field, "")
+                            if field in LONG_FIELDS:
+                                yield LongField(str(value), placeholder=hint, id=f"{kind}-{field}")
+                            else:
+                                yield Input(
+                                    str(value), placeholder=hint, id=f"{kind}-{field}", compact=True
+                                )
                 memory = stored.memory if stored else None
-                yield Checkbox(
+                yield StateCheckbox(
                     "Pinned: recalled into every turn",
                     memory.pinned if memory else False,
                     id="form-pinned",
                     compact=True,
                 )
                 muted = memory.muted if memory else False
-                yield Checkbox("Muted: kept, never recalled", muted, id="form-muted", compact=True)
+                yield StateCheckbox(
+                    "Muted: kept, never recalled", muted, id="form-muted", compact=True
+                )
             yield Label("", id="form-warning", markup=False)
             yield Label("", id="form-error", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
+            yield Label(Text(KEYS_HINT, style="dim"), id="form-keys", markup=False)
 
     def on_mount(self) -> None:
         self._show_kind()
-        self.query_one(f"#fields-{self.kind} Input", Input).focus()
+        first = self.query_one(f"#fields-{self.kind}").query("Input, LongField").first()
+        first.focus()
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -134,13 +186,26 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
         ``pinned`` and ``muted``."""
         found: dict[str, object] = {}
         for field in content_fields(self.kind):
-            text = self.query_one(f"#{self.kind}-{field}", Input).value.strip()
+            text = self.field_text(field)
             # Left empty, a field whose default is None (lesson, confidence) means none.
             optional = MODELS[self.kind].model_fields[field].default is None
             found[field] = None if (optional and not text) else text
         found["pinned"] = self.query_one("#form-pinned", Checkbox).value
         found["muted"] = self.query_one("#form-muted", Checkbox).value
         return found
+
+    def field_text(self, field: str) -> str:
+        """What the field ``field`` of the kind shown holds, its ends stripped and
+        its line breaks (Enter in a text area) read as spaces."""
+        widget = self.query_one(f"#{self.kind}-{field}")
+        text = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]
+        return re.sub(r"\s*\n\s*", " ", text).strip()
+
+    @on(Input.Submitted)
+    def _next_field(self, event: Input.Submitted) -> None:
+        """Enter in a one-line field moves on; only Ctrl+S (or the button) saves."""
+        event.stop()
+        self.focus_next()
 
     def changes(self) -> dict[str, object]:
         """The fields an edit changes (all of them for a new memory)."""

@@ -4,7 +4,8 @@ The memories are read in pages by a thread worker (:mod:`assistant.memory.catalo
 the first hundred show at once, the rest arrive in the background, and the
 table holds a window of rows that grows as the user scrolls, so 10,000 memories
 open as fast as 100. Filtering and sorting run on the loaded copy; search asks
-the store (semantic, with a substring fallback over the loaded copy).
+the store (semantic, above a score threshold, with a substring fallback over the
+loaded copy). Every text in a cell is plain :class:`rich.text.Text`, never markup.
 """
 
 from __future__ import annotations
@@ -165,7 +166,9 @@ class MemoryBrowser(DataTable[str | Text]):
             parts[0] += f", {total - active:,} in history"
         if not self.catalog.complete:
             parts.append(f"loading… ({total:,} so far)")
-        if self.results is not None:
+        if self.results is not None and not self.results:
+            parts.append(f"No memory matches “{self.searched}”.")
+        elif self.results is not None:
             parts.append(f"{len(self.results)} found for “{self.searched}”")
         else:
             kind = f"{KIND_NAMES[self.kind]}s" if self.kind else "all kinds"
@@ -208,12 +211,15 @@ class MemoryBrowser(DataTable[str | Text]):
         text = Text(" ".join(stored.text.split()), style=style, no_wrap=True, overflow="ellipsis")
         if not memory.active:
             text = Text.assemble(("old ", "italic dim"), text)
+        # Text, never a str: a str cell is read as markup, and a title such as
+        # "[/x]" would end the app (a conversation's title, a memory's words).
+        source = Text(self.catalog.source(stored), no_wrap=True, overflow="ellipsis")
         return [
             marks or ("·" if not memory.active else ""),
             KIND_NAMES[stored.kind],
             text,
             when(memory.updated_at),
-            self.catalog.source(stored),
+            source,
         ]
 
     def selected_key(self) -> str | None:
@@ -318,11 +324,13 @@ class MemoryBrowser(DataTable[str | Text]):
             self.search(query)
 
     def search(self, query: str) -> None:
-        """Semantic search through the store; words the embedder misses (names,
+        """Semantic search through the store, only memories at least the
+        ``search_min_score`` setting similar; words the embedder misses (names,
         numbers) are found in the loaded memories (a copy: the worker reads it)."""
         kinds = [self.kind] if self.kind else list(KINDS)
         candidates = list(self.catalog) if self.catalog.complete else None
-        self._search(query, kinds, candidates)
+        settings = getattr(self.app, "settings", None)
+        self._search(query, kinds, candidates, getattr(settings, "search_min_score", None))
 
     @work(
         thread=True,
@@ -332,11 +340,18 @@ class MemoryBrowser(DataTable[str | Text]):
         name="Searching the memories",
     )
     def _search(
-        self, query: str, kinds: list[MemoryKind], candidates: list[StoredMemory] | None
+        self,
+        query: str,
+        kinds: list[MemoryKind],
+        candidates: list[StoredMemory] | None,
+        min_score: float | None,
     ) -> None:
-        from assistant.memory.editing import search
+        from assistant.memory.editing import SEARCH_MIN_SCORE, search
 
-        found = search(self.memories, query, kinds, limit=50, candidates=candidates)
+        least = SEARCH_MIN_SCORE if min_score is None else min_score
+        found = search(
+            self.memories, query, kinds, limit=50, candidates=candidates, min_score=least
+        )
         self.app.call_from_thread(self._found, query, found)
 
     def _found(self, query: str, found: list[StoredMemory]) -> None:
