@@ -16,12 +16,15 @@ from assistant.runtime import Runtime
 
 if TYPE_CHECKING:
     from assistant.memory.repository import Memories, StoredMemory
+    from assistant.memory.schemas import MemoryKind
 
 memories = typer.Typer(
     help="See, search, change and export what the assistant remembers.", no_args_is_help=True
 )
 
-Kind = Literal["semantic", "episodic", "procedural"]
+#: What ``--kind`` takes: the field's words, or the TUI's (fact, experience, rule).
+Kind = Literal["semantic", "episodic", "procedural", "fact", "experience", "rule"]
+KIND_HELP = "Only this kind: fact (or semantic), experience (or episodic), rule (or procedural)."
 
 
 @contextmanager
@@ -30,26 +33,45 @@ def _memories(ctx: typer.Context) -> Iterator["Memories"]:
         yield runtime.memories
 
 
-def _line(stored: "StoredMemory") -> str:
+def _kinds(kind: Kind | None) -> "list[MemoryKind]":
+    """The memory kinds ``--kind`` names (every kind when it is not given)."""
+    from assistant.memory.schemas import KIND_NAMES, KINDS
+
+    if kind is None:
+        return list(KINDS)
+    return [next((k for k, word in KIND_NAMES.items() if word == kind), kind)]  # type: ignore[list-item]
+
+
+def _line(stored: "StoredMemory", *, score: bool = False) -> str:
+    """One memory on one line: id, kind, marks (P pinned, M muted, old: history),
+    with ``score`` its similarity (``score 0.62``, ``by words`` for a text match
+    found without one), and its text."""
     memory = stored.memory
     marks = "".join(
         mark
         for mark, on in (("P", memory.pinned), ("M", memory.muted), ("old", not memory.active))
         if on
     )
-    return terminal_safe(f"{stored.key[:8]}  {stored.kind:<10} {marks:<5} {memory.render()}")
+    similarity = ""
+    if score:
+        similarity = "by words    " if stored.score is None else f"score {stored.score:.2f}  "
+    line = f"{stored.key[:8]}  {stored.kind:<10} {marks:<5} {similarity}{memory.render()}"
+    return terminal_safe(line)
 
 
-def _echo(found: "Iterable[StoredMemory]", as_json: bool) -> None:
+def _echo(found: "Iterable[StoredMemory]", as_json: bool, *, score: bool = False) -> None:
     for stored in found:
         if as_json:
-            typer.echo(json_line({"id": stored.key, **stored.memory.to_value()}))
+            scored = {"score": stored.score} if score else {}
+            typer.echo(json_line({"id": stored.key, **scored, **stored.memory.to_value()}))
         else:
-            typer.echo(_line(stored))
+            typer.echo(_line(stored, score=score))
 
 
 AsJson = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
-KindOption = Annotated[Kind | None, typer.Option("--kind", "-k", help="Only this kind.")]
+KindOption = Annotated[
+    Kind | None, typer.Option("--kind", "-k", help=KIND_HELP, metavar="KIND", show_choices=False)
+]
 
 
 @memories.command("list")
@@ -62,10 +84,8 @@ def list_memories(
     as_json: AsJson = False,
 ) -> None:
     """List memories, newest first (marks: P pinned, M muted, old: history)."""
-    from assistant.memory.schemas import KINDS
-
     with _memories(ctx) as opened:
-        found = [m for k in ([kind] if kind else KINDS) for m in opened.every(k)]
+        found = [m for k in _kinds(kind) for m in opened.every(k)]
     found = [m for m in found if history or m.memory.active]
     found.sort(key=lambda m: m.memory.updated_at, reverse=True)
     _echo(found, as_json)
@@ -79,12 +99,21 @@ def search_memories(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
     as_json: AsJson = False,
 ) -> None:
-    """Search memories by meaning; text that contains the words comes first."""
+    """Search memories by meaning, with each one's score (cosine similarity): text
+    that contains the words comes first, and a memory less similar than the
+    search_min_score setting is left out."""
     from assistant.memory.editing import search
-    from assistant.memory.schemas import KINDS
 
+    settings = ctx.obj.settings
     with _memories(ctx) as opened:
-        _echo(search(opened, query, [kind] if kind else KINDS, limit=limit), as_json)
+        found = search(
+            opened, query, _kinds(kind), limit=limit, min_score=settings.search_min_score
+        )
+    if not found:
+        words = " ".join(query.split())
+        typer.echo(terminal_safe(f"No memory matches {words!r}."), err=as_json)
+        return
+    _echo(found, as_json, score=True)
 
 
 @memories.command("show")
@@ -96,20 +125,72 @@ def show_memory(
     """Every field of a memory, where it came from, and its history."""
     from assistant.memory.editing import resolve
 
-    with _memories(ctx) as opened:
+    with Runtime(ctx.obj.settings) as runtime:
+        opened = runtime.memories
         stored = resolve(opened, key)
         if as_json:
             _echo([stored], True)
             return
-        typer.echo(f"id: {stored.key}")
-        for field, value in stored.memory.model_dump(mode="json").items():
-            typer.echo(terminal_safe(f"{field}: {value}"))
+        lines = _fields(stored, _title(runtime, stored.memory.provenance.thread_id))
         successor = stored.memory.superseded_by
         if successor and (newer := opened.get(successor)) is not None:
-            typer.echo(terminal_safe(f"superseded by: {newer.text}  [{successor[:8]}]"))
+            lines.append(("superseded by", f"{newer.text}  [{successor[:8]}]"))
         for older in opened.every(stored.kind):
             if older.memory.superseded_by == stored.key:
-                typer.echo(terminal_safe(f"supersedes: {older.text}  [{older.key[:8]}]"))
+                lines.append(("supersedes", f"{older.text}  [{older.key[:8]}]"))
+    for name, value in lines:
+        typer.echo(terminal_safe(f"{name}: {value}"))
+
+
+def _title(runtime: Runtime, thread_id: str | None) -> dict[str, str]:
+    """The title of the conversation ``thread_id`` (none when it is gone), by id."""
+    if not thread_id:
+        return {}
+    try:
+        return {thread_id: runtime.conversations.get_thread(thread_id).title}
+    except InputError:
+        return {}
+
+
+def _fields(stored: "StoredMemory", titles: dict[str, str]) -> list[tuple[str, str]]:
+    """What ``memories show`` prints, name and value, as people read them: the
+    kind in the TUI's word, the fields that hold something, yes or no for the
+    marks, local times, the source as the memory pane says it."""
+    from assistant.formats import local_time
+    from assistant.memory.catalog import source_label
+    from assistant.memory.editing import content_fields
+    from assistant.memory.schemas import KIND_NAMES
+
+    memory = stored.memory
+    lines = [("id", stored.key), ("kind", f"{KIND_NAMES[stored.kind]} ({stored.kind})")]
+    values = memory.model_dump()
+    lines += [
+        (name.replace("_", " "), str(values[name]))
+        for name in content_fields(stored.kind)
+        if values[name] not in (None, "")
+    ]
+    state = "active"
+    if memory.superseded_by:
+        state = "superseded"
+    elif memory.invalid_at is not None:
+        state = "retired"
+    lines += [
+        ("state", state),
+        ("pinned", "yes" if memory.pinned else "no"),
+        ("muted", "yes" if memory.muted else "no"),
+        ("created", local_time(memory.created_at)),
+        ("updated", local_time(memory.updated_at)),
+        ("valid from", local_time(memory.valid_from)),
+    ]
+    if memory.invalid_at is not None:
+        lines.append(("invalid at", local_time(memory.invalid_at)))
+    provenance = memory.provenance
+    lines.append(("source", source_label(memory, titles)))
+    if provenance.thread_id:
+        lines.append(("conversation", provenance.thread_id))
+    if provenance.message_ids:
+        lines.append(("messages", ", ".join(str(i) for i in provenance.message_ids)))
+    return lines
 
 
 @memories.command("add")

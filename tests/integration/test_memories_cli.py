@@ -138,7 +138,7 @@ def test_list_search_show(data_dir) -> None:
     assert "fact: The user lives in Denver." in shown
     assert "supersedes: The user lives in Boston." in shown
     old = invoke(data_dir, "show", "bost").output  # the start of an id is enough
-    assert "superseded by: The user lives in Denver." in old and "thread_id': 't1'" in old
+    assert "superseded by: The user lives in Denver." in old and "conversation: t1" in old
     missing = invoke(data_dir, "show", "nope")
     assert isinstance(missing.exception, InputError)
 
