@@ -119,9 +119,6 @@ class MemoryContext:
 #: start of a turn says what it is about; embedding costs grow with the length
 #: (MiniLM on 2 cores: about 3.5 ms for a short message, 21 ms for 1,000 characters).
 RECENT_TURN_CHARS = 200
-#: Messages conversation search indexes at a turn's recall, at most: what the
-#: previous turn left when it could not (a one-shot ``assistant chat``).
-CATCH_UP = 8
 
 
 class Recall:
@@ -250,7 +247,9 @@ class Recall:
     ) -> list[RecalledExchange]:
         if self.past is None or budget <= 0 or self.past_limit <= 0:
             return []
-        self.past.sync(CATCH_UP)  # what the last turn left (another process's, too)
+        # Nothing is indexed here: each turn indexes itself after its reply, and the
+        # TUI what other processes left when it starts (indexing at recall cost 48 ms
+        # a turn, most of the per-turn overhead: bench/recall.py).
         found = self.past.search(
             query, limit=self.past_limit, min_score=self.past_min_score, exclude=shown
         )

@@ -110,6 +110,8 @@ def test_recall_merges_memories_and_exchanges_in_one_budget_without_twins(
     )
     index = ConversationIndex(memories.store, conversations, NAMESPACE)
     recall = Recall(memories, past=index, past_min_score=0.0, past_limit=3)
+    assert recall.recall("Where does my sister Ana live and work?").exchanges == ()
+    recall.index_new()  # as each turn after its reply, and the TUI at start
 
     context = recall.recall("Where does my sister Ana live and work?")
 
@@ -134,6 +136,7 @@ def test_a_turn_recalls_other_conversations_not_its_own_window(
     chat(conversations, "My dentist is Dr. Okafor on Baker Street.", "Noted.")
     index = ConversationIndex(memories.store, conversations, NAMESPACE)
     recall = Recall(memories, past=index, past_min_score=0.2)
+    recall.index_new()
     model = ScriptedModel(replies=["It is Dr. Okafor.", "On Baker Street."])
     choice = BackendChoice("local", "scripted", "local · scripted", "test", None, "http://x")
     session = ChatSession(conversations, model, choice, Settings(data_dir=tmp_path), recall)
