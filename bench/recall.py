@@ -36,9 +36,8 @@ from langchain_core.messages import AIMessage
 
 from assistant.config import Settings
 from assistant.conversations import ConversationStore, ImportedThread
-from assistant.embeddings import MiniLMEmbeddings
 from assistant.llm import BackendChoice
-from assistant.memory.factory import build_recall, open_search_store
+from assistant.memory.factory import build_recall, open_search_store, open_store
 from assistant.memory.repository import Memories, new_key
 from assistant.memory.schemas import (
     AnyMemory,
@@ -47,7 +46,6 @@ from assistant.memory.schemas import (
     SemanticMemory,
 )
 from assistant.session import ChatSession
-from assistant.store.chroma import ChromaStore
 
 PEOPLE = [
     "Anna",
@@ -138,11 +136,10 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=100)
     args = parser.parse_args()
     rng = random.Random(7)
-    embedder = MiniLMEmbeddings()
     with tempfile.TemporaryDirectory(prefix="recall-bench-") as tmp:
         root = Path(tmp)
-        index = {"dims": embedder.dims, "embed": embedder, "fields": ["text"]}
-        chroma = ChromaStore.persistent(root / "memory", index=index, embedder_name=embedder.name)
+        settings = Settings.load(data_dir=root / "data", backend="local")
+        chroma = open_store(settings)  # the app's own: MiniLM, batched and kept query vectors
         memories = Memories(chroma, ("memories", "me"))
         started = time.perf_counter()
         batch = []
@@ -155,7 +152,6 @@ def main() -> None:
             chroma.batch(batch)
         fill = time.perf_counter() - started
 
-        settings = Settings.load(data_dir=root / "data", backend="local")
         store = ConversationStore(settings.database_path)
         started = time.perf_counter()
         store.import_threads(list(past_threads(args.messages, rng)))
@@ -198,7 +194,7 @@ def main() -> None:
 
     print(f"# {args.memories} memories (filled in {fill:.0f} s), {args.messages} past messages")
     print(f"# ({indexed} indexed in {index_fill:.0f} s), {args.turns} turns")
-    print(f"# {platform.machine()}, {platform.python_version()}, embedder {embedder.name}")
+    print(f"# {platform.machine()}, {platform.python_version()}, embedder {chroma.embedder[0]}")
     medians = {}
     for name, values in timings.items():
         first, ms = values[0] * 1000, sorted(t * 1000 for t in values[1:])
