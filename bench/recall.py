@@ -175,9 +175,10 @@ def main() -> None:
         for turn in range(args.turns + 1):
             text = f"{QUESTIONS[turn % len(QUESTIONS)]} (turn {turn})"
             message = store.add_message(thread.id, "user", text)
-            for name, session in sessions.items():
+            for n, (name, session) in enumerate(sessions.items()):
+                asked = f"{text} ({n})"  # each session embeds its own query, none reuses
                 t0 = time.perf_counter()
-                context = session.recall_memories(thread.id, text)
+                context = session.recall_memories(thread.id, asked)
                 prompt = session.build_prompt(thread.id, context)
                 timings[name].append(time.perf_counter() - t0)
                 assert prompt and message
