@@ -1,6 +1,7 @@
 """Startup benchmark: launch to first full screen in a real terminal (tmux).
 
-Runs `assistant` (embedded backend, a fresh data dir each run) and a minimal
+Runs `assistant` alone (no arguments: the data dir and the embedded backend are
+given in the environment, a fresh data dir each run) and a minimal
 Textual app (bench/floor_app.py, the floor) alternately, N times each. Each run
 polls `tmux capture-pane` every 5 ms from the moment tmux starts the command
 until the complete first screen is drawn, then quits with Ctrl+Q and reads the
@@ -78,8 +79,8 @@ def main() -> None:
         )
         with tempfile.TemporaryDirectory() as data:
             results["assistant"].append(
-                one_run(
-                    [ASSISTANT, "--data-dir", data, "--backend", "local"],
+                one_run(  # `assistant` alone, as people start it
+                    ["env", f"ASSISTANT_DATA_DIR={data}", "ASSISTANT_BACKEND=local", ASSISTANT],
                     ("Start typing below", "Message (Enter sends)", "palette"),
                 )
             )

@@ -1,12 +1,14 @@
 """The ``assistant`` console script: the command line, and the TUI for ``assistant``
 alone. The command line (:mod:`assistant.cli`) gets the TUI's launcher from here
-and never imports the TUI; Textual loads only when the TUI opens."""
+and never imports the TUI; Textual loads only when the TUI opens. ``assistant``
+with no argument at all skips the command line's parser (Typer and every
+subcommand) on its way to the first screen."""
 
 import logging
 import os
 import sys
 
-from assistant.cli.app import main as run_cli
+from assistant.cli.launch import guarded, load_settings
 from assistant.config import Settings
 from assistant.runtime import Runtime
 
@@ -42,4 +44,9 @@ def open_tui(settings: Settings) -> None:
 
 def main() -> None:
     """Entry point of the console script."""
+    if len(sys.argv) == 1:  # `assistant` alone: the TUI with the configured settings
+        guarded(lambda: open_tui(load_settings()))
+        return
+    from assistant.cli.app import main as run_cli
+
     run_cli(open_tui)

@@ -8,7 +8,6 @@ interrupted.
 
 import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,12 @@ import typer
 
 from assistant import __version__
 from assistant.cli import chat, doctor, jobs
+from assistant.cli.launch import guarded, load_settings
 from assistant.cli.memories import memories
 from assistant.cli.models import models
 from assistant.cli.threads import import_conversations, threads
 from assistant.config import Backend, Settings
-from assistant.errors import AssistantError, InputError
-from assistant.formats import terminal_safe
+from assistant.errors import InputError
 from assistant.paths import default_config_file
 
 log = logging.getLogger(__name__)
@@ -94,13 +93,8 @@ def main_options(
     """Chat with a local model that remembers. Without a command, opens the TUI."""
     overrides: dict[str, object] = {"data_dir": data_dir, "backend": backend}
     overrides |= model_overrides(model)
-    if config is not None and not config.is_file():
-        raise InputError(f"No config file at {config}; give an existing TOML file to --config.")
+    settings = load_settings(config, **overrides)
     config = config or default_config_file()
-    settings = Settings.load(config, **overrides)
-    from assistant.logs import setup_logging
-
-    setup_logging(settings.log_dir)  # type: ignore[arg-type]
     open_tui = ctx.obj  # what main() was given: the TUI's launcher, or None
     ctx.obj = Context(settings, config)
     if ctx.invoked_subcommand is None:
@@ -124,10 +118,4 @@ def main(open_tui: Callable[[Settings], None] | None = None) -> None:
     """Run the command line; ``open_tui(settings)`` opens the TUI for ``assistant``
     alone. The console script is :func:`tui.main.main`, which hands it over: the
     command line never imports the TUI itself."""
-    os.umask(0o077)  # every file we create is readable by the user alone
-    try:
-        cli(obj=open_tui)
-    except AssistantError as exc:
-        log.error("%s", exc)
-        typer.echo(f"error: {terminal_safe(str(exc))}", err=True)
-        sys.exit(1)
+    guarded(lambda: cli(obj=open_tui))
