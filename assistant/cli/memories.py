@@ -349,26 +349,29 @@ def import_memories(
             raise InputError(f"Cannot read {file}: no such file.")
         lines = FileLines(file)
     with _memories(ctx) as opened:
-        report = import_lines(opened, lines, progress=_progress())
+        report = import_lines(opened, lines, progress=_progress("Importing", "lines"))
     typer.echo(f"Imported from {file}: {report.summary}.")
 
 
-def _progress() -> "Callable[[int, int], None]":
-    """Shows an import's progress on stderr: one line rewritten on a terminal,
-    else a line per tenth of the file."""
+def _progress(label: str, unit: str) -> "Callable[[int, int | None], None]":
+    """Shows progress on stderr ("Importing: 1,200 of 5,000 lines"): one line
+    rewritten on a terminal, else a line per tenth (per 1,000 when the total is
+    not known)."""
     tty = sys.stderr.isatty()
     shown = [-1]
 
-    def show(done: int, total: int) -> None:
+    def show(done: int, total: int | None = None) -> None:
+        of = f" of {total:,}" if total is not None else ""
+        line = f"{label}: {done:,}{of} {unit}"
         if tty:
-            end = "\n" if done >= total else ""
-            sys.stderr.write(f"\rImporting: {done:,} of {total:,} lines{end}")
+            end = "\n" if total is not None and done >= total else ""
+            sys.stderr.write(f"\r{line}{end}")
             sys.stderr.flush()
             return
-        tenth = done * 10 // max(total, 1)
-        if tenth > shown[0]:
-            shown[0] = tenth
-            sys.stderr.write(f"Importing: {done:,} of {total:,} lines\n")
+        step = done * 10 // max(total, 1) if total is not None else done // 1000
+        if step > shown[0]:
+            shown[0] = step
+            sys.stderr.write(f"{line}\n")
 
     return show
 
@@ -393,7 +396,10 @@ def reindex(
         if store.recorded_embedder == store.embedder and not force:
             typer.echo(f"Memories are already embedded with {name} ({dims} dims); nothing to do.")
         else:
-            done = store.reindex(store.index_config, embedder_name=store.embedder[0])
+            show = _progress("Re-embedding", "memories")
+            done = store.reindex(store.index_config, embedder_name=store.embedder[0], progress=show)
+            if sys.stderr.isatty():
+                sys.stderr.write("\n")
             typer.echo(
                 f"Re-embedded {done} memories with {store.embedder[0]} ({store.embedder[1]} "
                 f"dims); they were embedded with {name} ({dims} dims)."
@@ -401,7 +407,12 @@ def reindex(
     finally:
         store.close()
     if ctx.obj.settings.conversation_search:
-        with Runtime(ctx.obj.settings) as runtime:
+        from rich.console import Console
+
+        with (
+            Runtime(ctx.obj.settings) as runtime,
+            Console(stderr=True).status("Indexing the conversations for search…"),
+        ):
             index = runtime.recall().past
             assert index is not None
             indexed = index.rebuild() if force else index.sync()

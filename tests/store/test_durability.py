@@ -176,6 +176,7 @@ def test_reindex_from_the_command_line(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "Re-embedded 2 memories with all-MiniLM-L6-v2-int8 (384 dims)" in done.stdout
     assert "fake-16 (16 dims)" in done.stdout
+    assert "Re-embedding: 2 memories" in done.stderr  # progress, on stderr
     again = run_cli("memories", "reindex", data_dir=data_dir)
     assert "nothing to do" in again.stdout
 
