@@ -13,7 +13,9 @@ from textual import work
 
 from assistant.commands import Command, command_help
 from assistant.errors import AssistantError
+from assistant.formats import terminal_safe
 from tui.messages import ReflectionDone
+from tui.notices import notify_plain
 from tui.screens.dialogs import ConfirmScreen
 from tui.screens.memories import MemoryScreen
 
@@ -65,7 +67,7 @@ class MemoryCommands:
             self.action_toggle_incognito()
         elif self.assistant.memories is None:
             problem = self.assistant.memory_error or "The memory store is still opening."
-            self.notify(problem, title="Memories are off", severity="warning")
+            notify_plain(self, problem, title="Memories are off", severity="warning")
             return False
         elif command.name == "remember":
             self.remember_memory(command.argument, self.thread_id)
@@ -82,7 +84,7 @@ class MemoryCommands:
         memories = self.assistant.memories
         if memories is None:
             problem = self.assistant.memory_error or "The memory store is still opening."
-            self.notify(problem, title="Memories are off", severity="warning")
+            notify_plain(self, problem, title="Memories are off", severity="warning")
             return
         if any(isinstance(screen, MemoryScreen) for screen in self.app.screen_stack):
             return
@@ -99,11 +101,8 @@ class MemoryCommands:
         assert memories is not None
         done = remember(memories, text, thread_id=thread_id)
         title = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
-        self.app.call_from_thread(
-            self.notify,
-            f"{done.memory.render()} ({KIND_NAMES[done.memory.kind]})",
-            title=title[done.status],
-        )
+        said = f"{done.memory.render()} ({KIND_NAMES[done.memory.kind]})"
+        self.app.call_from_thread(notify_plain, self, said, title=title[done.status])
 
     @work(thread=True, exit_on_error=False, group="memories", name="Finding what to forget")
     def find_memories_to_forget(self, text: str) -> None:
@@ -114,12 +113,16 @@ class MemoryCommands:
         assert memories is not None
         found = find_to_forget(memories, text)
         if not found:
-            self.app.call_from_thread(self.notify, f"No memory matches “{text}”.")
+            said = f"No memory matches “{text}”."
+            self.app.call_from_thread(notify_plain, self, said)
             return
         self.app.call_from_thread(self._confirm_forget, found)
 
     def _confirm_forget(self, found: "list[StoredMemory]") -> None:
-        lines = [f"• {m.text}{'' if m.memory.active else '  (old version)'}" for m in found]
+        lines = [
+            f"• {terminal_safe(m.text)}{'' if m.memory.active else '  (old version)'}"
+            for m in found
+        ]
         noun = "this memory" if len(found) == 1 else f"these {len(found)} memories"
         question = f"Forget {noun} for good?\n\n" + "\n".join(lines)
 
@@ -149,7 +152,7 @@ class MemoryCommands:
         app = self.assistant
         if app.session is None or app.manager is None:
             problem = app.backend_error or app.memory_error or "The model is still loading."
-            self.notify(problem, title="Cannot reflect", severity="warning")
+            notify_plain(self, problem, title="Cannot reflect", severity="warning")
             return False
         if self.thread_id is None:
             self.notify("Nothing to reflect on yet: this conversation is empty.")
@@ -194,18 +197,20 @@ class MemoryCommands:
                 title = f"Reflection · {self.store.get_thread(event.thread_id).title}"
         if isinstance(result, Preempted):
             if event.asked:
-                self.notify(
-                    "Paused for your message; it runs again when the chat is quiet.", title=title
+                notify_plain(
+                    self,
+                    "Paused for your message; it runs again when the chat is quiet.",
+                    title=title,
                 )
         elif isinstance(result, Exception):  # the scheduler logged it
             message = (
                 str(result) if isinstance(result, AssistantError) else f"{result!r}; see the log"
             )
-            self.notify(message, title=f"{title} failed", severity="error", timeout=15)
+            notify_plain(self, message, title=f"{title} failed", severity="error", timeout=15)
         elif result.status == "failed":
-            self.notify(result.summary, title=title, severity="error", timeout=15)
+            notify_plain(self, result.summary, title=title, severity="error", timeout=15)
         elif event.asked:
             summary = result.summary if result.status != "nothing" else "nothing new to reflect on"
-            self.notify(summary, title=title)
+            notify_plain(self, summary, title=title)
         elif result.status == "applied" and result.changes:
-            self.notify(result.summary, title=title)
+            notify_plain(self, result.summary, title=title)

@@ -3,29 +3,30 @@ last reflections changed, and the means to correct it.
 
 The screen puts three widgets together: the table (:class:`MemoryBrowser`:
 loading, windowing, filter, sort, search), the detail view (:class:`MemoryDetail`)
-and "What changed" (:class:`MemoryChanges`), which send messages up. It keeps
-the writes: every write runs in a thread worker and updates the copy and the
-row in place, so the cursor stays where it was; so do background reflections
-(:meth:`MemoryScreen.refresh_keys`).
+and "What changed" (:class:`MemoryChanges`), which send messages up. The writes
+are its mixin :class:`tui.screens.memory_edits.MemoryEdits`; background
+reflections update the rows in place (:meth:`MemoryScreen.refresh_keys`). It fits
+80x24: breakpoint classes (``-short``, ``-narrow``) in ``app.tcss``, and a
+footer that leaves some keys out when narrow.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import ActiveBinding, Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input, Select, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from assistant.formats import terminal_safe
 from assistant.memory.schemas import KIND_NAMES, KINDS, MemoryKind
-from tui.screens.dialogs import ConfirmScreen
-from tui.screens.memory_form import MemoryFormScreen
+from tui.screens.memory_edits import MemoryEdits
 from tui.widgets.memory_browser import MemoryBrowser
 from tui.widgets.memory_changes import MemoryChanges
 from tui.widgets.memory_detail import MemoryDetail
@@ -34,7 +35,16 @@ from tui.workers import tell_failure
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore
     from assistant.memory.repository import Memories, StoredMemory
-    from assistant.reflection.review import ReviewedChange
+    from tui.screens.memory_form import MemoryFormScreen
+
+
+#: Under this many columns the footer leaves out the command palette's key and
+#: those of :data:`NARROW_FOOTER_OMITS`, so that what it shows fits 80 columns whole.
+NARROW = 100
+#: The actions whose keys a narrow footer leaves out: they still work, the key
+#: panel of the command palette lists them, a click on a column's header sorts,
+#: and the detail view says "g: go to the conversation".
+NARROW_FOOTER_OMITS = {"cycle_sort", "toggle_history", "go_to_source"}
 
 
 @dataclass
@@ -45,7 +55,7 @@ class OpenSource(Message):
     message_id: int | None
 
 
-class MemoryScreen(Screen[None]):
+class MemoryScreen(MemoryEdits, Screen[None]):
     """Browse, search, edit and review memories (F3 from the chat).
 
     Args:
@@ -54,6 +64,13 @@ class MemoryScreen(Screen[None]):
         thread_id: the conversation on screen in the chat (provenance of additions).
         select: the key of a memory to open the pane on.
     """
+
+    #: Under 30 rows the screen is ``-short``: the search bar loses its borders
+    #: and the detail view shrinks, so that the table keeps 10 rows or more.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    #: Under :data:`NARROW` columns the screen is ``-narrow``: the footer's keys
+    #: are closer together, and some are left out (:attr:`active_bindings`).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
 
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -112,13 +129,38 @@ class MemoryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.browser.lay_out(self.app.size.width)
+        self._fit()
         self.browser.focus()
         self.browser.load()
         self.changes.load()
 
     def on_resize(self) -> None:
-        self.browser.lay_out(self.app.size.width)
+        self._fit()
+
+    def _fit(self) -> None:
+        """Lay the table and the footer out for the terminal's width (the rest
+        follows the screen's breakpoint classes, in ``app.tcss``)."""
+        width = self.app.size.width
+        self.browser.lay_out(width)
+        footer = self.query_one(Footer)
+        wide = width >= NARROW
+        if footer.show_command_palette != wide:
+            footer.show_command_palette = wide  # Ctrl+P works all the same
+            self.refresh_bindings()
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """The screen's bindings, those of :data:`NARROW_FOOTER_OMITS` not shown in
+        the footer under :data:`NARROW` columns (they still work)."""
+        bindings = super().active_bindings
+        if self.app.size.width >= NARROW:
+            return bindings
+        return {
+            key: active._replace(binding=replace(active.binding, show=False))
+            if active.binding.action in NARROW_FOOTER_OMITS
+            else active
+            for key, active in bindings.items()
+        }
 
     @on(Worker.StateChanged)
     def _worker_changed(self, event: Worker.StateChanged) -> None:
@@ -135,7 +177,7 @@ class MemoryScreen(Screen[None]):
 
     @on(MemoryBrowser.Changed)
     def _listed(self) -> None:
-        self.heading.update(self.browser.summary())
+        self.heading.update(terminal_safe(self.browser.summary()))  # quotes the search
         self._show_detail()
 
     @on(DataTable.RowHighlighted, "#memory-table")
@@ -212,130 +254,6 @@ class MemoryScreen(Screen[None]):
     def _submitted(self, event: Input.Submitted) -> None:
         self.browser.submitted(event.value)
         self.browser.focus()
-
-    # Writes --------------------------------------------------------------------------
-
-    def _need_selection(self) -> StoredMemory | None:
-        stored = self.selected()
-        if stored is None:
-            self.notify("No memory is selected.")
-        return stored
-
-    def action_add(self) -> None:
-        """Write a memory by hand, in a form."""
-        kind = self.browser.kind or "semantic"
-        self._open_form(MemoryFormScreen(self.memories, kind, thread_id=self.thread_id), "Added.")
-
-    def action_edit(self) -> None:
-        """Change the memory under the cursor, in a form."""
-        if (stored := self._need_selection()) is not None:
-            self._open_form(MemoryFormScreen(self.memories, stored=stored), "Saved.")
-
-    def _open_form(self, form: MemoryFormScreen, done: str) -> None:
-        def saved(stored: StoredMemory | None) -> None:
-            self._form = None
-            if stored is None:
-                return
-            browser = self.browser
-            if stored.key not in browser.catalog:
-                browser.catalog.add([stored])
-                browser.results = None
-                browser.render_rows(stored.key, reach=True)
-            else:
-                browser.replace(stored)
-            self.notify(f"{done} {stored.text}", title="Memory")
-
-        self._form = form
-        self.app.push_screen(form, saved)
-
-    def action_pin(self) -> None:
-        """Pin the memory under the cursor (recalled into every turn), or unpin it."""
-        if (stored := self._need_selection()) is not None:
-            self.mark(stored, "pinned", not stored.memory.pinned)
-
-    def action_mute(self) -> None:
-        """Mute the memory under the cursor (never recalled), or unmute it."""
-        if (stored := self._need_selection()) is not None:
-            self.mark(stored, "muted", not stored.memory.muted)
-
-    @work(thread=True, exit_on_error=False, group="pane-write", name="Changing the memory")
-    def mark(self, stored: StoredMemory, field: str, on: bool) -> None:
-        """Pin or mute ``stored`` (``field``), or not (``on``)."""
-        from assistant.memory.editing import edit
-
-        saved = edit(self.memories, stored.key, {field: on})
-        self.app.call_from_thread(self._marked, saved, field, on)
-
-    def _marked(self, saved: StoredMemory, field: str, on: bool) -> None:
-        self.browser.replace(saved)
-        what = {
-            ("pinned", True): "Pinned: recalled into every turn.",
-            ("pinned", False): "Unpinned: recalled when relevant.",
-            ("muted", True): "Muted: kept, never recalled.",
-            ("muted", False): "Unmuted: recalled when relevant.",
-        }[(field, on)]
-        self.notify(what, title=saved.text[:60])
-
-    def action_delete(self) -> None:
-        """Delete the memory under the cursor, after asking; u brings it back."""
-        stored = self._need_selection()
-        if stored is None:
-            return
-
-        def answered(confirmed: bool | None) -> None:
-            if confirmed:
-                self.delete(stored)
-
-        question = f"Delete this {KIND_NAMES[stored.kind]}?\n\n“{stored.text}”\n\n(u undoes it)"
-        self.app.push_screen(ConfirmScreen(question), answered)
-
-    @work(thread=True, exit_on_error=False, group="pane-write", name="Deleting the memory")
-    def delete(self, stored: StoredMemory) -> None:
-        """Delete ``stored`` (it stays on the undo list)."""
-        self.memories.delete([stored.key])
-        self.app.call_from_thread(self._deleted, stored)
-
-    def _deleted(self, stored: StoredMemory) -> None:
-        self.deleted.append(stored)
-        self.browser.drop([stored.key])
-        self.notify(f"Deleted “{stored.text}”. Press u to undo.", title="Memory deleted")
-
-    def action_undo(self) -> None:
-        """Undo: on "What changed", the change under the cursor; else the last deletion."""
-        if self.query_one(TabbedContent).active == "changes-tab":
-            if (reviewed := self.changes.selected()) is None:
-                self.notify("Nothing to undo.")
-            else:
-                self.undo_reviewed(reviewed)
-            return
-        if not self.deleted:
-            self.notify("Nothing to undo.")
-            return
-        stored = self.deleted.pop()
-        self._restoring[self.restore(stored)] = stored
-
-    @work(thread=True, exit_on_error=False, group="pane-write", name="Restoring the memory")
-    def restore(self, stored: StoredMemory) -> None:
-        """Write a deleted memory back, as it was."""
-        self.memories.put(stored.key, stored.memory)
-        self.app.call_from_thread(self._restored, stored)
-
-    def _restored(self, stored: StoredMemory) -> None:
-        self.browser.catalog.add([stored])
-        self.browser.render_rows(stored.key, reach=True)
-        self.notify(f"Restored “{stored.text}”.", title="Undone")
-
-    @work(thread=True, exit_on_error=False, group="pane-write", name="Undoing the change")
-    def undo_reviewed(self, reviewed: ReviewedChange) -> None:
-        """Undo a change of a reflection (with its linked supersede or successor)."""
-        from assistant.reflection.review import linked, undo
-
-        group = linked(reviewed, self.changes.changes)
-        undo(self.memories, [r.change for r in group])
-        self.app.call_from_thread(
-            self.notify, f"{reviewed.verb.capitalize()} “{reviewed.change.text}”", title="Undone"
-        )
-        self.app.call_from_thread(self.refresh_keys, [r.change.key for r in group])
 
     def action_go_to_source(self) -> None:
         """Open the conversation the memory came from, at its message."""

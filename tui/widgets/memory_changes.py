@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.worker import Worker
 
+from assistant.formats import terminal_safe
 from assistant.memory.schemas import KIND_NAMES
 from tui.widgets.memory_browser import when
 from tui.workers import tell_failure
@@ -26,7 +27,8 @@ STATE_NAMES = {"current": "", "undone": "undone", "changed since": "changed sinc
 
 class MemoryChanges(DataTable[str | Text]):
     """One row per change; posts :class:`Loaded` after each reading and
-    :class:`Chosen` on Enter.
+    :class:`Chosen` on Enter. Every cell is a ``Text`` (a string cell would be
+    read as markup), the memory's text made safe for a terminal.
 
     Args:
         memories: the user's memories (whether each change still holds).
@@ -91,7 +93,7 @@ class MemoryChanges(DataTable[str | Text]):
                 when(reviewed.at),
                 reviewed.verb,
                 KIND_NAMES[change.kind],
-                Text(change.text, style=style, no_wrap=True, overflow="ellipsis"),
+                Text(terminal_safe(change.text), style=style, no_wrap=True, overflow="ellipsis"),
                 STATE_NAMES.get(found, found),
                 key=str(i),
             )

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from assistant.formats import terminal_safe
 from assistant.memory.schemas import KIND_NAMES
 from tui.widgets.memory_browser import when
 
@@ -58,20 +59,25 @@ class MemoryDetail(VerticalScroll):
 
 
 def detail(stored: StoredMemory, catalog: MemoryCatalog) -> Text:
-    """The detail view of ``stored``: kind and state, text, history, fields, source."""
+    """The detail view of ``stored``: kind and state, text, history, fields, source.
+
+    Plain text (a ``Text``, never markup); what came from a user, a file or a
+    model (texts, fields, the source's title) without the control characters a
+    terminal would act on (:func:`assistant.formats.terminal_safe`).
+    """
     memory = stored.memory
     state = "active" if memory.active else "history"
     marks = [m for m, on in (("pinned", memory.pinned), ("muted", memory.muted)) if on]
     out = Text()
     out.append(f"{KIND_NAMES[stored.kind].upper()} · {' · '.join([state, *marks])}\n", "bold")
-    out.append(f"{stored.text}\n")
+    out.append(f"{terminal_safe(stored.text)}\n")
     newer, older = catalog.history_of(stored.key)
     if newer is not None:
         out.append(f"replaced by ({when(newer.memory.updated_at)}): ", "dim")
-        out.append(f"{newer.text}\n")
+        out.append(f"{terminal_safe(newer.text)}\n")
     for old in older:
         out.append(f"replaced ({when(old.memory.updated_at)}): ", "dim")
-        out.append(f"{old.text}\n")
+        out.append(f"{terminal_safe(old.text)}\n")
     out.append("\n")
     fields = memory.model_dump(exclude=HIDDEN_FIELDS)
     rows: list[tuple[str, str]] = [
@@ -92,7 +98,7 @@ def detail(stored: StoredMemory, catalog: MemoryCatalog) -> Text:
     rows += [("source", source), ("id", stored.key)]
     for name, value in rows:
         out.append(f"{name:<11}", "dim")
-        out.append(f"{value}\n")
+        out.append(f"{terminal_safe(value)}\n")
     if provenance.thread_id and provenance.thread_id in catalog.titles:
         out.append("\ng: go to the conversation\n", "dim")
     return out

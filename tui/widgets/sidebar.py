@@ -1,29 +1,41 @@
-"""The list of conversations, most recent first."""
+"""The list of conversations, most recent first; it collapses (Ctrl+B on the
+chat screen) so that the chat takes the whole width of a small terminal."""
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual import on
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import Label, ListItem, ListView
 
 from assistant.conversations import Thread
-from assistant.formats import local_time
+from assistant.formats import local_time, terminal_safe
+
+
+def shown_title(title: str) -> str:
+    """A conversation's title as the sidebar shows it: on one line (runs of
+    whitespace, new lines included, as one space) and without the control
+    characters a terminal would act on (:func:`assistant.formats.terminal_safe`)."""
+    return terminal_safe(" ".join(title.split()))
 
 
 class ThreadItem(ListItem):
-    """One conversation in the sidebar."""
+    """One conversation in the sidebar: its title on one line, cut with an
+    ellipsis where the sidebar is narrower (the tooltip has it whole)."""
 
     def __init__(self, thread: Thread) -> None:
+        title = shown_title(thread.title)
         super().__init__(
-            Label(thread.title, markup=False),
+            Label(title, markup=False, classes="title"),
             id=f"thread-{thread.id}",
             classes="incognito" if thread.incognito else "",
         )
         self.thread = thread
-        self.tooltip = f"Last message {local_time(thread.updated_at)}"
+        tip = f"{title}\nLast message {local_time(thread.updated_at)}"
         if thread.incognito:
-            self.tooltip += "\nIncognito: nothing in it is remembered"
+            tip += "\nIncognito: nothing in it is remembered"
+        self.tooltip = Text(tip)  # plain text: a title is never read as markup
 
 
 class ThreadList(ListView):
@@ -39,6 +51,21 @@ class ThreadList(ListView):
         """The user picked a conversation."""
 
         thread_id: str
+
+    @property
+    def collapsed(self) -> bool:
+        """Whether the list is hidden (the CSS class ``collapsed``)."""
+        return self.has_class("collapsed")
+
+    def toggle_collapsed(self) -> None:
+        """Hide the list, the chat taking its width, or show it again.
+
+        A list that had the focus hands it on first, to the next widget of the
+        screen's focus chain (the chat), so that no key goes to a hidden widget.
+        """
+        if not self.collapsed and self.has_focus_within:
+            self.screen.focus_next()
+        self.toggle_class("collapsed")
 
     async def show(self, threads: list[Thread], current: str | None) -> None:
         """Replace the items with ``threads`` and highlight ``current``."""
