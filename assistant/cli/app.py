@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from assistant import __version__
-from assistant.cli import chat, doctor, jobs
+from assistant.cli import chat, doctor, jobs, memory_transfer
 from assistant.cli.launch import guarded, load_settings
 from assistant.cli.memories import memories
 from assistant.cli.models import models
@@ -111,6 +111,9 @@ cli.command()(jobs.reflect)
 cli.command()(jobs.jobs)
 cli.command()(jobs.daemon)
 cli.add_typer(models, name="models")
+memories.command("export")(memory_transfer.export_memories)
+memories.command("import")(memory_transfer.import_memories)
+memories.command("reindex")(memory_transfer.reindex)
 cli.add_typer(memories, name="memories")
 
 

@@ -1,17 +1,15 @@
 """``assistant memories``: list, search, show, add, edit, delete, pin and mute
-memories, export and import them, and embed them again."""
+memories (export, import and reindex are in :mod:`assistant.cli.memory_transfer`)."""
 
 import json
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from assistant.errors import InputError
-from assistant.formats import json_line, json_safe, terminal_safe
+from assistant.formats import json_line, terminal_safe
 from assistant.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -28,7 +26,8 @@ KIND_HELP = "Only this kind: fact (or semantic), experience (or episodic), rule 
 
 
 @contextmanager
-def _memories(ctx: typer.Context) -> Iterator["Memories"]:
+def open_memories(ctx: typer.Context) -> Iterator["Memories"]:
+    """The memories of the command's settings, closed (with their runtime) after."""
     with Runtime(ctx.obj.settings) as runtime:
         yield runtime.memories
 
@@ -84,7 +83,7 @@ def list_memories(
     as_json: AsJson = False,
 ) -> None:
     """List memories, newest first (marks: P pinned, M muted, old: history)."""
-    with _memories(ctx) as opened:
+    with open_memories(ctx) as opened:
         found = [m for k in _kinds(kind) for m in opened.every(k)]
     found = [m for m in found if history or m.memory.active]
     found.sort(key=lambda m: m.memory.updated_at, reverse=True)
@@ -99,13 +98,14 @@ def search_memories(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 20,
     as_json: AsJson = False,
 ) -> None:
-    """Search memories by meaning, with each one's score (cosine similarity): text
-    that contains the words comes first, and a memory less similar than the
+    """Search memories by meaning, each with its score (cosine similarity).
+
+    Memories that contain the words come first; a memory less similar than the
     search_min_score setting is left out."""
     from assistant.memory.editing import search
 
     settings = ctx.obj.settings
-    with _memories(ctx) as opened:
+    with open_memories(ctx) as opened:
         found = search(
             opened, query, _kinds(kind), limit=limit, min_score=settings.search_min_score
         )
@@ -198,13 +198,15 @@ def add_memory(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help='What to remember; "rule:" or "fact:" in front.')],
 ) -> None:
-    """Remember TEXT now, as /remember does (a restatement updates its twin; a
-    changed fact replaces it, which stays in history)."""
+    """Remember TEXT now, as /remember does.
+
+    A restatement updates its twin; a changed fact replaces it, which stays in
+    history."""
     from assistant.cli.chat import user_text
     from assistant.memory.editing import remember
 
     text = user_text(text)
-    with _memories(ctx) as opened:
+    with open_memories(ctx) as opened:
         done = remember(opened, text)
     verb = {"created": "Remembered", "updated": "Updated", "known": "Already known"}
     line = f"{verb[done.status]} ({done.memory.kind}): {done.memory.render()}  [{done.key}]"
@@ -222,11 +224,12 @@ def edit_memory(
         typer.Option("--set", help="FIELD=VALUE (JSON or plain text); repeat for more."),
     ] = None,
 ) -> None:
-    """Change a memory: with --set FIELD=VALUE, or else in $EDITOR as JSON. An
-    invalid change is refused with the reason and nothing is saved."""
+    """Change a memory: with --set FIELD=VALUE, or else in $EDITOR as JSON.
+
+    An invalid change is refused with the reason, and nothing is saved."""
     from assistant.memory.editing import edit, resolve
 
-    with _memories(ctx) as opened:
+    with open_memories(ctx) as opened:
         stored = resolve(opened, key)
         if values:
             changes = dict(_assignment(v) for v in values)
@@ -268,7 +271,7 @@ def remove_memory(
     """Delete memories for good (asks first)."""
     from assistant.memory.editing import resolve
 
-    with _memories(ctx) as opened:
+    with open_memories(ctx) as opened:
         found = [resolve(opened, key) for key in keys]
         for stored in found:
             typer.echo(_line(stored))
@@ -282,7 +285,7 @@ def remove_memory(
 def _mark(ctx: typer.Context, key: str, field: str, on: bool) -> None:
     from assistant.memory.editing import edit
 
-    with _memories(ctx) as opened:
+    with open_memories(ctx) as opened:
         typer.echo(_line(edit(opened, key, {field: on})))
 
 
@@ -300,120 +303,3 @@ def pin_memory(ctx: typer.Context, key: KeyArgument, off: Off = False) -> None:
 def mute_memory(ctx: typer.Context, key: KeyArgument, off: Off = False) -> None:
     """Mute a memory: kept and shown, never recalled."""
     _mark(ctx, key, "muted", not off)
-
-
-@memories.command("export")
-def export_memories(
-    ctx: typer.Context,
-    file: Annotated[Path | None, typer.Argument(help="Write here (default: stdout).")] = None,
-    fmt: Annotated[
-        Literal["jsonl", "markdown"], typer.Option("--format", "-f", help="jsonl or markdown.")
-    ] = "jsonl",
-) -> None:
-    """Write every memory (history included) as JSON Lines (for import) or Markdown."""
-    from assistant.memory.transfer import export_lines, stored_memories
-
-    with _memories(ctx) as opened:
-        everything = stored_memories(opened)
-    # JSON Lines decode to the same memories; Markdown is read, so its text is shown.
-    safe = json_safe if fmt == "jsonl" else terminal_safe
-    text = "".join(f"{safe(line)}\n" for line in export_lines(everything, fmt))
-    if file is None:
-        sys.stdout.write(text)
-        return
-    try:
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"Cannot write {file}: {exc.strerror or exc}.") from exc
-    typer.echo(terminal_safe(f"Exported {len(everything)} memories to {file}."), err=True)
-
-
-@memories.command("import")
-def import_memories(
-    ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A JSON Lines export; '-' reads stdin.")],
-) -> None:
-    """Add the memories of an export: checked whole first (nothing changes if a line
-    is wrong), control characters removed, duplicates merged, written in chunks
-    with progress on stderr."""
-    from assistant.memory.transfer import FileLines, import_lines
-
-    lines: Iterable[str]
-    if str(file) == "-":
-        try:
-            lines = sys.stdin.read().splitlines()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"Cannot read stdin: {exc}.") from exc
-    else:
-        if not file.is_file():
-            raise InputError(f"Cannot read {file}: no such file.")
-        lines = FileLines(file)
-    with _memories(ctx) as opened:
-        report = import_lines(opened, lines, progress=_progress("Importing", "lines"))
-    typer.echo(f"Imported from {file}: {report.summary}.")
-
-
-def _progress(label: str, unit: str) -> "Callable[[int, int | None], None]":
-    """Shows progress on stderr ("Importing: 1,200 of 5,000 lines"): one line
-    rewritten on a terminal, else a line per tenth (per 1,000 when the total is
-    not known)."""
-    tty = sys.stderr.isatty()
-    shown = [-1]
-
-    def show(done: int, total: int | None = None) -> None:
-        of = f" of {total:,}" if total is not None else ""
-        line = f"{label}: {done:,}{of} {unit}"
-        if tty:
-            end = "\n" if total is not None and done >= total else ""
-            sys.stderr.write(f"\r{line}{end}")
-            sys.stderr.flush()
-            return
-        step = done * 10 // max(total, 1) if total is not None else done // 1000
-        if step > shown[0]:
-            shown[0] = step
-            sys.stderr.write(f"{line}\n")
-
-    return show
-
-
-@memories.command()
-def reindex(
-    ctx: typer.Context,
-    force: Annotated[
-        bool, typer.Option("--force", help="Embed again even with the same embedder.")
-    ] = False,
-) -> None:
-    """Embed every memory again with the configured embedder (after changing it).
-
-    Conversation search is brought up to date too (with --force, built again from
-    the conversations).
-    """
-    from assistant.memory.factory import open_store
-
-    store = open_store(ctx.obj.settings, check_embedder=False)
-    try:
-        name, dims = store.recorded_embedder
-        if store.recorded_embedder == store.embedder and not force:
-            typer.echo(f"Memories are already embedded with {name} ({dims} dims); nothing to do.")
-        else:
-            show = _progress("Re-embedding", "memories")
-            done = store.reindex(store.index_config, embedder_name=store.embedder[0], progress=show)
-            if sys.stderr.isatty():
-                sys.stderr.write("\n")
-            typer.echo(
-                f"Re-embedded {done} memories with {store.embedder[0]} ({store.embedder[1]} "
-                f"dims); they were embedded with {name} ({dims} dims)."
-            )
-    finally:
-        store.close()
-    if ctx.obj.settings.conversation_search:
-        from rich.console import Console
-
-        with (
-            Runtime(ctx.obj.settings) as runtime,
-            Console(stderr=True).status("Indexing the conversations for search…"),
-        ):
-            index = runtime.recall().past
-            assert index is not None
-            indexed = index.rebuild() if force else index.sync()
-        typer.echo(f"Conversation search: {indexed} messages indexed.")

@@ -54,3 +54,27 @@ def test_the_backend_note_is_said_once_until_it_changes(tmp_path) -> None:
     assert first.stderr.count("note: ") == 1 and "embedded" in first.stderr
     assert "note: " not in second.stderr
     assert "127.0.0.1:8" in changed.stderr  # a new host: a new note
+
+
+def test_every_command_in_a_help_list_is_summed_up_in_one_unbroken_line(tmp_path) -> None:
+    """Typer's command lists keep the line breaks of a docstring's first paragraph
+    ("...updates its twin; a" / "changed fact..."): each command's summary is one
+    source line (PEP 257), and each group's --help shows it whole."""
+    import typer.main
+
+    from assistant.cli.app import cli
+
+    root = typer.main.get_command(cli)
+    groups = [("assistant", root)]
+    for name in root.list_commands(None):  # type: ignore[arg-type]
+        sub = root.get_command(None, name)  # type: ignore[arg-type]
+        if hasattr(sub, "list_commands"):
+            groups.append((name, sub))
+    for group_name, group in groups:
+        args = ["--help"] if group is root else [group_name, "--help"]
+        shown = " ".join(run_cli(*args, data_dir=tmp_path).stdout.split())
+        for name in group.list_commands(None):  # type: ignore[arg-type]
+            command = group.get_command(None, name)  # type: ignore[arg-type]
+            summary = (command.help or "").split("\n\n")[0].strip()
+            assert "\n" not in summary, f"{group_name} {name}: {summary!r}"
+            assert " ".join(summary.split()[:6]) in shown, (group_name, name)
