@@ -207,7 +207,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
                 self.query_one(Composer).take(event.text)
             return
         if problem := self.assistant.backend_error:
-            self.notify(f"{problem} Your text stays in the box.", severity="warning")
+            self.notify(f"{problem} Your text stays in the box.", severity="warning", markup=False)
             return
         if self.assistant.session is None or self._waiting:
             await self.queue_message(event.text, parsed)
@@ -228,7 +228,8 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
             text = session.check_message(text)
             thread_id = self._save_new_thread()
         except AssistantError as exc:
-            self.notify(str(exc), severity="error", markup=False)
+            lost = "Nothing was saved: " if isinstance(exc, StorageError) else ""
+            self.notify(f"{lost}{exc}", severity="error", markup=False)
             return False
         self._turn = turn = Turn(thread_id, text, typed, waiting)
         self._show_state()  # thinking…, until the first token

@@ -76,7 +76,7 @@ class WaitingMessages(ChatParts):
         try:
             text = check_message(text, self.assistant.settings.max_message_chars)
         except AssistantError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), severity="error", markup=False)
             return
         view = await self.query_one(ChatLog).add(
             MessageView("user", text, note=WAITING_NOTE, note_kind="stopped")
