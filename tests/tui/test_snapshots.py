@@ -17,7 +17,7 @@ from assistant.memory.schemas import ProceduralMemory, SemanticMemory
 from tests.tui.test_app import settle
 from tests.tui.test_memory_commands import make_app
 from tests.tui.test_memory_pane import DOG, METRIC, ROME, T0, TRIP, at, open_pane, seeded, select
-from tui.widgets.chat import MemoriesUsed
+from tui.widgets.chat import Composer, MemoriesUsed
 
 SIZE = (110, 32)
 SIZES = [(80, 24), (120, 36)]
@@ -107,6 +107,7 @@ def test_the_chat(snap_compare, settings, memory_loader, size) -> None:
         memories.put(DOG, SemanticMemory(subject="dog", fact="The user's dog is Fido.", **at(5)))
         memories.put(METRIC, ProceduralMemory(rule="Answer in metric units.", **at(3)))
         pilot.app.query(MemoriesUsed).last().collapsed = False
+        pilot.app.query_one(Composer).cursor_blink = False  # the same frame every time
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
