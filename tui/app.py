@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Iterable
 from contextlib import suppress
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on, work
@@ -46,18 +47,22 @@ class AssistantApp(App[None]):
     Args:
         runtime: the assistant's parts (:class:`assistant.runtime.Runtime`; tests
             give it fake loaders, or ``with_memories=False``).
+        config_file: the config file the settings were read from (``--config``),
+            named where the app says how to change a setting; default
+            :func:`assistant.paths.default_config_file`.
     """
 
     CSS_PATH = "app.tcss"
     TITLE = "assistant"
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, config_file: Path | None = None) -> None:
         """The app on ``runtime``'s parts (it opens the model and the memories in
         workers; the caller closes the runtime once the app has ended)."""
         super().__init__()
         self.runtime = runtime
         self.settings = runtime.settings
+        self.config_file = config_file
         self.store = runtime.conversations
         self.session: ChatSession | None = None  # set once the model and memories are
         self.backend_error: str | None = None
@@ -221,7 +226,7 @@ class AssistantApp(App[None]):
         self.session = event.session
         choice = event.session.choice
         quality = " (demo quality)" if choice.demo_quality else ""
-        if notice := backend_notice(choice):
+        if notice := backend_notice(choice, self.config_file):
             self.chat.add_notice(notice)
         self.chat.backend_ready(f"{choice.label}{quality}")
         log.info("backend %s (%s)", choice.label, choice.reason)
@@ -293,18 +298,19 @@ class AssistantApp(App[None]):
         self.notify(f"{choice.label}: {choice.reason}.\n{choice.notice or ''}".strip())
 
 
-def backend_notice(choice: "BackendChoice") -> str | None:
+def backend_notice(choice: "BackendChoice", config_file: Path | None = None) -> str | None:
     """The backend's note for the chat (a fallback, a missing Ollama model), with
-    the file and key that change the backend; ``None`` when there is none."""
+    the file (``config_file``, default the user's) and key that change the
+    backend; ``None`` when there is none."""
     if not choice.notice:
         return None
     from assistant.paths import default_config_file
 
     title = "Using the embedded model" if choice.backend == "local" else "Ollama"
-    config = str(default_config_file())
-    change = (
-        ""
-        if config in choice.notice
-        else f' To change the backend, set backend = "auto", "ollama" or "local" in {config}.'
-    )
-    return f"{title}: {choice.notice}{change}"
+    config = str(config_file or default_config_file())
+    said = choice.notice.rstrip()
+    if config in said:
+        return f"{title}: {said}"
+    said += "" if said.endswith((".", "!", "?")) else "."
+    change = f'To change the backend, set backend = "auto", "ollama" or "local" in {config}.'
+    return f"{title}: {said} {change}"

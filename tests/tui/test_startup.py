@@ -257,6 +257,21 @@ async def test_the_backend_note_is_above_the_chat_and_names_the_file_and_key(
         assert not panel.shown
 
 
+def test_the_backend_note_names_the_config_file_given_and_says_it_once(tmp_path) -> None:
+    from tui.app import backend_notice
+
+    given = tmp_path / "given.toml"
+    missing = BackendChoice("ollama", "m", "ollama · m", "asked", "Ollama has no m", "x")
+    assert backend_notice(missing, given) == (
+        f'Ollama: Ollama has no m. To change the backend, set backend = "auto", "ollama" or '
+        f'"local" in {given}.'
+    )
+    fallback = f'Ollama did not answer; to stop this check, set backend = "local" in {given}.'
+    local = BackendChoice("local", "tiny", "embedded · tiny", "down", fallback, "x")
+    assert backend_notice(local, given) == f"Using the embedded model: {fallback}"
+    assert backend_notice(CHOICE, given) is None
+
+
 async def test_thinking_counts_the_seconds_and_the_tick_keeps_the_reply_state(settings) -> None:
     """A model that takes long before its first token (a hung Ollama, issue 18.6):
     the status line says so with the seconds; the refresh every second keeps it."""
