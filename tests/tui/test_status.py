@@ -38,3 +38,17 @@ async def test_the_status_line_says_what_its_attributes_hold() -> None:
         assert line(app).endswith("   memories update soon")
         bar.problem = "The bundled model is not installed."
         assert line(app) == "No model: The bundled model is not installed."
+
+
+async def test_the_start_up_line_is_drawn_not_covered_by_a_loading_indicator() -> None:
+    """The start-up's state is the bar's own text: an attribute named ``loading``
+    (Textual's own) once hid the whole line under an animated indicator."""
+    from textual.widgets import LoadingIndicator
+
+    app = OneBar()
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        bar = app.query_one(StatusBar)
+        assert not bar.loading
+        assert not app.query(LoadingIndicator)
+        assert "Loading the model…" in bar.render_line(0).text

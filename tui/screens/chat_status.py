@@ -35,7 +35,7 @@ class ChatStatus(ChatParts):
 
     def still_loading(self, what: str) -> None:
         """The start-up now waits for ``what`` ("Opening the memories")."""
-        self.status_bar.loading = what
+        self.status_bar.starting = what
 
     def backend_ready(self, label: str) -> None:
         """The model ``label`` answers: the messages waiting for it are sent."""

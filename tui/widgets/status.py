@@ -37,7 +37,7 @@ class StatusBar(Widget):
 
     model: reactive[str] = reactive("")
     """The backend and model, "embedded · SmolLM2 (demo quality)"; "" while loading."""
-    loading: reactive[str] = reactive("Loading the model")
+    starting: reactive[str] = reactive("Loading the model")
     """What the start-up waits for while ``model`` is "" ("Opening the memories")."""
     queued: reactive[int] = reactive(0)
     """Messages waiting for the model (sent once it is ready)."""
@@ -61,7 +61,7 @@ class StatusBar(Widget):
         if self.problem:
             return Text(f"No model: {self.problem}")
         if not self.model:
-            line = f"{self.loading}…{seconds_since(self.since)}"
+            line = f"{self.starting}…{seconds_since(self.since)}"
             if self.queued:
                 noun = "your message is" if self.queued == 1 else f"{self.queued} messages are"
                 line += f"   {noun} sent when the model is ready (Esc takes it back)"
