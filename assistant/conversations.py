@@ -7,6 +7,7 @@ use one data directory at the same time. Every write commits before it returns:
 a user's message is on disk before any model is called.
 """
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -205,10 +206,14 @@ class ConversationStore(ReflectionJournal, HistoryQueries):
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
                     yield self._db
+                    self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    # SQLite has rolled back already after some errors (a full disk);
+                    # a ROLLBACK then would hide the real error behind its own.
+                    if self._db.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            self._db.execute("ROLLBACK")
                     raise
-                self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise self._storage_error(exc) from exc
 

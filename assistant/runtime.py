@@ -70,7 +70,12 @@ class Runtime:
         self._backend_loader = backend_loader
         self._memory_loader = memory_loader
         self.with_memories = with_memories
-        self._lock = threading.RLock()
+        # One lock a part, so that opening the memories (the embedder, Chroma) and
+        # loading the model (seconds each) neither wait for each other nor hold up
+        # the conversations the UI reads meanwhile.
+        self._lock = threading.RLock()  # the conversations and the memory manager
+        self._memories_lock = threading.RLock()  # the memories and conversation search
+        self._model_lock = threading.RLock()
         self._conversations: ConversationStore | None = None
         self._memories: Memories | None = None
         self._choice: BackendChoice | None = None
@@ -99,7 +104,7 @@ class Runtime:
     def memories(self) -> Memories:
         """The user's memories (the embedder loads with them)."""
         assert self.with_memories, "this runtime has no memories"
-        with self._lock:
+        with self._memories_lock:
             self._check_open()
             if self._memories is None:
                 if self._memory_loader is not None:
@@ -119,7 +124,7 @@ class Runtime:
     def choice(self) -> BackendChoice:
         """The backend chosen for the settings (Ollama is probed; the model is not
         loaded yet, so its notice can be told first)."""
-        with self._lock:
+        with self._model_lock:
             if self._choice is None:
                 if self._backend_loader is not None:
                     self._choice, self._model = self._backend_loader(self.settings)
@@ -132,7 +137,7 @@ class Runtime:
     @property
     def model(self) -> BaseChatModel:
         """The chat model of :attr:`choice`, loaded once (it also reflects)."""
-        with self._lock:
+        with self._model_lock:
             choice = self.choice  # a backend_loader gives the model with it
             if self._model is None:
                 from assistant.llm import load_chat_model
@@ -147,7 +152,8 @@ class Runtime:
         from assistant.memory.factory import build_recall, open_search_store
 
         memories = self.memories
-        with self._lock:
+        with self._memories_lock:  # opened beside the memories, not under the UI's lock
+            self._check_open()
             if self.settings.conversation_search and self._search_store is None:
                 self._search_store = open_search_store(self.settings, memories)
         return build_recall(self.settings, memories, self.conversations, self._search_store)
@@ -191,13 +197,12 @@ class Runtime:
     @property
     def manager(self) -> MemoryManager:
         """The memory manager: reflects with the chat model, giving way to replies."""
-        with self._lock:
-            if self._manager is None:
-                from assistant.reflection.manager import MemoryManager
+        from assistant.reflection.manager import MemoryManager
 
-                self._manager = MemoryManager(
-                    self.model, self.memories, self.conversations, gate=self.gate
-                )
+        model, memories, conversations = self.model, self.memories, self.conversations
+        with self._lock:  # the parts are taken first: one lock at a time
+            if self._manager is None:
+                self._manager = MemoryManager(model, memories, conversations, gate=self.gate)
             return self._manager
 
     def session(self, recall: Recall | None = None) -> ChatSession:
@@ -257,7 +262,7 @@ class Runtime:
         """Close what was opened, the memories before the conversations. (A caller
         that leaves a reflection running to the process's end closes nothing.) A
         closed runtime opens nothing again."""
-        with self._lock:
+        with self._memories_lock, self._lock:  # a store being opened is closed once open
             self._closed = True
             self._manager = None
             search, self._search_store = self._search_store, None

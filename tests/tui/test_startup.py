@@ -55,30 +55,6 @@ class HeldLoader:
         self.go.set()
 
 
-class ModelApart(Runtime):
-    """The Runtime with the model behind a lock of its own. ``Runtime`` holds one
-    lock while it loads the model and while it opens the memories, so the two
-    wait for each other (reported: assistant/runtime.py needs a lock per part);
-    this one shows what the app does once they do not."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._model_lock = threading.Lock()
-
-    @property
-    def choice(self) -> BackendChoice:
-        with self._model_lock:
-            if self._choice is None:
-                assert self._backend_loader is not None
-                self._choice, self._model = self._backend_loader(self.settings)
-            return self._choice
-
-    @property
-    def model(self):  # type: ignore[override]
-        self.choice  # noqa: B018 (the loader gives the model with the choice)
-        return self._model
-
-
 def status(app: AssistantApp) -> str:
     return str(app.query_one(StatusBar).render())
 
@@ -109,25 +85,10 @@ def waiting_views(app: AssistantApp) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(
-    "runtime_class",
-    [
-        ModelApart,
-        pytest.param(
-            Runtime,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="Runtime holds one lock while it loads the model and while it opens "
-                "the memories (assistant/runtime.py: a lock per part is asked for)",
-            ),
-        ),
-    ],
-)
-async def test_the_memory_pane_opens_while_the_model_loads(
-    settings, memory_loader, runtime_class
-) -> None:
+async def test_the_memory_pane_opens_while_the_model_loads(settings, memory_loader) -> None:
+    """The Runtime has a lock a part: the memories open while the model loads."""
     loader = HeldLoader()
-    app = AssistantApp(runtime_class(settings, backend_loader=loader, memory_loader=memory_loader))
+    app = AssistantApp(Runtime(settings, backend_loader=loader, memory_loader=memory_loader))
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, loader.entered.is_set)
         try:

@@ -124,3 +124,18 @@ def test_an_unwritable_data_dir_is_a_clear_error(tmp_path: Path) -> None:
 def test_files_are_private(store: ConversationStore) -> None:
     assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+
+
+def test_a_full_database_says_so_and_keeps_what_it_had(store: ConversationStore) -> None:
+    """SQLite rolls back by itself on a full disk: the error names the real cause
+    (not "cannot rollback - no transaction is active") and the store works on."""
+    thread = store.create_thread()
+    store.add_message(thread.id, "user", "first")
+    (pages,) = store._db.execute("PRAGMA page_count").fetchone()
+    store._db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(StorageError) as caught:
+        store.add_message(thread.id, "user", "a long message " * 2000)
+    assert "full" in str(caught.value) and "rollback" not in str(caught.value)
+    store._db.execute("PRAGMA max_page_count = 1073741823")
+    store.add_message(thread.id, "user", "second")
+    assert [m.content for m in store.messages(thread.id)] == ["first", "second"]
