@@ -158,8 +158,7 @@ def _fields(stored: "StoredMemory", titles: dict[str, str]) -> list[tuple[str, s
     marks, local times, the source as the memory pane says it."""
     from assistant.formats import local_time
     from assistant.memory.catalog import source_label
-    from assistant.memory.editing import content_fields
-    from assistant.memory.schemas import KIND_NAMES
+    from assistant.memory.schemas import KIND_NAMES, content_fields
 
     memory = stored.memory
     lines = [("id", stored.key), ("kind", f"{KIND_NAMES[stored.kind]} ({stored.kind})")]

@@ -10,10 +10,12 @@ the rest in large ones; a browser shows the first page while the rest loads.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from assistant.memory.repository import Memories, StoredMemory
 from assistant.memory.schemas import KINDS, AnyMemory, MemoryKind
+
+if TYPE_CHECKING:  # LangGraph's store is not on the way to the TUI's first screen
+    from assistant.memory.repository import Memories, StoredMemory
 
 SortKey = Literal["updated", "created", "kind", "text", "source"]
 SORT_KEYS: tuple[SortKey, ...] = ("updated", "created", "kind", "text", "source")

@@ -28,7 +28,6 @@ from assistant.memory.schemas import (
     MAX_FIELD_CHARS,
     MODELS,
     AnyMemory,
-    MemoryBase,
     MemoryKind,
     ProceduralMemory,
     Provenance,
@@ -226,13 +225,6 @@ class EditConflict(InputError):
             f"it now reads “{current.text}”."
         )
         self.current = current
-
-
-def content_fields(kind: MemoryKind) -> tuple[str, ...]:
-    """The fields that hold what a memory of ``kind`` says (``fact``, ``rule``, ...),
-    in schema order: what a form asks for."""
-    common = MemoryBase.model_fields.keys() | {"kind"}
-    return tuple(name for name in MODELS[kind].model_fields if name not in common)
 
 
 def create(

@@ -180,3 +180,10 @@ def from_value(value: dict[str, Any]) -> AnyMemory:
 def validation_problems(error: ValidationError) -> str:
     """A memory's pydantic error as one line: ``field: reason; field: reason``."""
     return formats.validation_problems(error, whole="memory")
+
+
+def content_fields(kind: MemoryKind) -> tuple[str, ...]:
+    """The fields that hold what a memory of ``kind`` says (``fact``, ``rule``, ...),
+    in schema order: what a form asks for."""
+    common = MemoryBase.model_fields.keys() | {"kind"}
+    return tuple(name for name in MODELS[kind].model_fields if name not in common)

@@ -31,6 +31,21 @@ def test_the_cli_loads_the_tui_only_when_it_opens_it() -> None:
     assert result.stdout.strip() == "False"
 
 
+def test_the_first_screen_waits_for_no_model_or_store_library() -> None:
+    """What the TUI imports before its first screen: langchain, LangGraph, Chroma,
+    ONNX and llama.cpp load in the model's and the store's workers, after it (they
+    once added 0.75 s through a CLI module's top-level import)."""
+    heavy = ("langchain_core", "langgraph", "chromadb", "onnxruntime", "llama_cpp")
+    code = (
+        "import sys, tui.main, tui.app\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
+
+
 def test_the_import_contracts_hold() -> None:
     """pyproject.toml's import-linter contracts: the core imports neither front end;
     reflection, the memory domain and the store are layers; the store knows

@@ -25,7 +25,6 @@ from textual.worker import Worker, WorkerState
 from assistant.commands import Command, parse_command
 from assistant.errors import AssistantError, StorageError
 from assistant.formats import local_time
-from assistant.memory.recall import RecalledExchange
 from tui.messages import ReflectionDone
 from tui.screens.chat_commands import MemoryCommands
 from tui.screens.chat_focus import TypingFocus
@@ -39,6 +38,7 @@ from tui.workers import tell_failure
 
 if TYPE_CHECKING:
     from assistant.conversations import ConversationStore, Message
+    from assistant.memory.recall import RecalledExchange
     from tui.app import AssistantApp
 
 
@@ -436,7 +436,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
         self.call_later(self.refresh_threads)
 
 
-def past_links(exchanges: Sequence[RecalledExchange]) -> list[tuple[str, str]]:
+def past_links(exchanges: "Sequence[RecalledExchange]") -> list[tuple[str, str]]:
     """``(thread_id, "2026-03-10 · Title: the words")`` for each past exchange."""
     links = []
     for recalled in exchanges:

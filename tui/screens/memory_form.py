@@ -28,12 +28,12 @@ from textual.widgets import Button, Checkbox, Input, Label, Select, TextArea
 from textual.worker import Worker
 
 from assistant.errors import AssistantError
-from assistant.memory.editing import EditConflict, content_fields, create, edit
-from assistant.memory.schemas import KIND_NAMES, KINDS, MODELS, MemoryKind
+from assistant.memory.schemas import KIND_NAMES, KINDS, MODELS, MemoryKind, content_fields
 from tui.screens.dialogs import ConfirmScreen
 from tui.workers import tell_failure
 
 if TYPE_CHECKING:
+    from assistant.memory.editing import EditConflict
     from assistant.memory.repository import Memories, StoredMemory
 
 FIELD_HINTS = {
@@ -246,6 +246,8 @@ class MemoryFormScreen(ModalScreen["StoredMemory | None"]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="form", name="Saving the memory")
     def save(self, changes: dict[str, object], expected: object) -> None:
         """Validate and write (blocking: the text is embedded)."""
+        from assistant.memory.editing import EditConflict, create, edit
+
         try:
             if self.stored is None:
                 saved = create(self.memories, self.kind, changes, thread_id=self.thread_id)
