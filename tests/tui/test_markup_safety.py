@@ -166,3 +166,19 @@ async def test_what_changed_draws_hostile_text_inert(settings, memory_loader) ->
         table = drawn(changes)
         assert "[/x] [reverse]loud[/]" in table and "^[]0;pwned" in table, table
         assert_inert(table)
+
+
+async def test_deleting_a_conversation_titled_with_markup_says_so_as_it_is(
+    settings, memory_loader
+) -> None:
+    seed_hostile(settings, MARKUP)
+    app = make_app(settings, memory_loader, [])
+    async with app.run_test(size=(120, 36), notifications=True) as pilot:
+        await settle(pilot)
+        await pilot.press("f8")  # asks first; Cancel has the focus
+        await settle(pilot)
+        await pilot.press("right", "enter")
+        await settle(pilot)
+        assert app.is_running
+        assert any(f"Deleted “{MARKUP}”." in t for t in toasts(app)), toasts(app)
+        assert not app.query(ThreadItem)

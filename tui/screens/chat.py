@@ -26,6 +26,7 @@ from assistant.commands import Command, parse_command
 from assistant.errors import AssistantError, StorageError
 from assistant.formats import local_time
 from tui.messages import ReflectionDone
+from tui.notices import notify_plain
 from tui.screens.chat_commands import MemoryCommands
 from tui.screens.chat_focus import TypingFocus
 from tui.screens.chat_queue import Turn, Waiting, WaitingMessages
@@ -162,7 +163,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
             try:
                 self.store.rename_thread(thread.id, title)
             except AssistantError as exc:
-                self.notify(str(exc), severity="error")
+                notify_plain(self, str(exc), severity="error")
             await self.refresh_threads()
 
         self.app.push_screen(PromptScreen("Rename the conversation:", thread.title), rename)
@@ -179,7 +180,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
             if not confirmed:
                 return
             self.assistant.runtime.delete_thread(thread.id)  # and from conversation search
-            self.notify(f"Deleted “{thread.title}”.")
+            notify_plain(self, f"Deleted “{thread.title}”.")
             await self.refresh_threads()
             remaining = self.store.list_threads(limit=1)
             await self.open_thread(remaining[0].id if remaining else None)
@@ -200,7 +201,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
         try:
             parsed = parse_command(event.text)
         except AssistantError as exc:
-            self.notify(str(exc), severity="error")
+            notify_plain(self, str(exc), severity="error")
             return
         if isinstance(parsed, Command):
             if await self.run_command(parsed):
@@ -420,7 +421,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
                 self.assistant.runtime.set_incognito(self.thread_id, private)
                 self._private[self.thread_id] = private
         except AssistantError as exc:
-            self.notify(str(exc), severity="error")
+            notify_plain(self, str(exc), severity="error")
             return
         if private:
             self.notify(
