@@ -110,6 +110,9 @@ async def test_the_memory_pane_at_80x24_shows_ten_rows(settings, memory_loader) 
         assert table.row_count == 15  # and one in history, not shown
         rows = table.scrollable_content_region.height - table.header_height
         assert rows >= 10
+        # Every column fits: no horizontal scrollbar takes a row, Source is not cut.
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert not table.horizontal_scrollbar.display or not table.show_horizontal_scrollbar
         detail = screen.query_one("#memory-detail", Widget)
         assert detail.scrollable_content_region.height >= 4  # the detail view stays
 

@@ -18,6 +18,7 @@ from tests.tui.test_background_reflection import wait_for
 from tests.tui.test_memory_commands import make_app, notices
 from tests.tui.test_memory_pane import detail, open_pane
 from tui.widgets.chat import Composer
+from tui.widgets.memory_browser import MemoryBrowser
 from tui.widgets.memory_changes import MemoryChanges
 from tui.widgets.sidebar import ThreadItem
 
@@ -128,6 +129,9 @@ async def test_no_control_byte_reaches_the_terminal(settings, memory_loader) -> 
         fact = SemanticMemory(subject="tea", fact=f"The user likes {CONTROLS}.", provenance=came)
         app.memories.put(new_key(), fact)
         screen = await open_pane(pilot)
+        table = drawn(screen.query_one(MemoryBrowser))
+        assert "The user likes tea^[]0;pwned" in table
+        assert_inert(table)
         body = drawn(screen.query_one("#detail-body", Widget))
         assert "^[]0;pwned" in body and "^[]52;c;" in body and "^[[2J" in body
         assert_inert(body)

@@ -21,7 +21,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import ColumnKey
 from textual.worker import Worker
 
-from assistant.formats import local_time
+from assistant.formats import local_time, terminal_safe
 from assistant.memory.catalog import SORT_KEYS, MemoryCatalog, SortKey, pages
 from assistant.memory.schemas import KIND_NAMES, KINDS, MemoryKind
 from tui.workers import tell_failure
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 WINDOW = 200
 #: The widths of the table's columns but the memory's text (which takes the rest).
 FIXED_COLUMNS = {"marks": 2, "kind": 10, "updated": 16, "source": 18}
+#: Below this terminal width the source column narrows (80 columns fit, no scrolling).
+NARROW = 100
+NARROW_SOURCE = 12
 #: How long typing pauses before the search runs (seconds).
 SEARCH_DELAY = 0.25
 SORT_NAMES = {
@@ -106,14 +109,17 @@ class MemoryBrowser(DataTable[str | Text]):
     def lay_out(self, width: int) -> None:
         """Lay the columns out for a terminal ``width`` wide, the memory's text
         taking what the others leave (the rows are drawn again if they change)."""
-        text_width = max(24, width - sum(FIXED_COLUMNS.values()) - 2 * 5 - 3)
+        fixed = dict(FIXED_COLUMNS)
+        if width < NARROW:
+            fixed["source"] = NARROW_SOURCE
+        text_width = max(16, width - sum(fixed.values()) - 2 * 5 - 3)
         if self.columns and self.columns[ColumnKey("text")].width == text_width:
             return
         keep = self.selected_key()
         self.clear(columns=True)
         self.shown = 0
         for label, key in zip(("", "Kind", "Memory", "Updated", "Source"), COLUMNS, strict=True):
-            self.add_column(label, key=key, width=FIXED_COLUMNS.get(key, text_width))
+            self.add_column(label, key=key, width=fixed.get(key, text_width))
         if self.listed:
             self.render_rows(keep)
 
@@ -208,12 +214,13 @@ class MemoryBrowser(DataTable[str | Text]):
         memory = stored.memory
         marks = ("P" if memory.pinned else "") + ("M" if memory.muted else "")
         style = "dim" if not memory.active or memory.muted else ""
-        text = Text(" ".join(stored.text.split()), style=style, no_wrap=True, overflow="ellipsis")
+        words = terminal_safe(" ".join(stored.text.split()))  # escape bytes drawn as ^[
+        text = Text(words, style=style, no_wrap=True, overflow="ellipsis")
         if not memory.active:
             text = Text.assemble(("old ", "italic dim"), text)
         # Text, never a str: a str cell is read as markup, and a title such as
         # "[/x]" would end the app (a conversation's title, a memory's words).
-        source = Text(self.catalog.source(stored), no_wrap=True, overflow="ellipsis")
+        source = Text(terminal_safe(self.catalog.source(stored)), no_wrap=True, overflow="ellipsis")
         return [
             marks or ("·" if not memory.active else ""),
             KIND_NAMES[stored.kind],
