@@ -215,6 +215,7 @@ async def test_a_reply_shows_the_past_messages_it_used_and_opens_them(
         past = store.create_thread("Teeth")
         store.add_message(past.id, "user", "My dentist is Dr. Okafor on Baker Street.")
         store.add_message(past.id, "assistant", "Noted.")
+        app.runtime.recall().index_new()  # as the process that wrote them does
         await app.chat.open_thread(None)  # a new conversation
         await type_and_send(pilot, "Who is my dentist?")
         await settle(pilot)
