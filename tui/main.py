@@ -7,14 +7,16 @@ subcommand) on its way to the first screen."""
 import logging
 import os
 import sys
+from pathlib import Path
 
 from assistant.cli.launch import guarded, load_settings
 from assistant.config import Settings
 from assistant.runtime import Runtime
 
 
-def open_tui(settings: Settings) -> None:
-    """Run the TUI on a runtime for ``settings``, then end the process at once.
+def open_tui(settings: Settings, config_file: Path | None = None) -> None:
+    """Run the TUI on a runtime for ``settings`` (read from ``config_file``, which
+    its notices name; default the user's), then end the process at once.
 
     The runtime is closed after the app (the databases are committed and closed),
     unless a background reflection is still in a model call or an embedding: then
@@ -30,7 +32,7 @@ def open_tui(settings: Settings) -> None:
     from tui.app import AssistantApp
 
     runtime = Runtime(settings)
-    app = AssistantApp(runtime)
+    app = AssistantApp(runtime, config_file)  # the file its notices name
     try:
         app.run()
     finally:

@@ -100,7 +100,7 @@ def main_options(
     if ctx.invoked_subcommand is None:
         if open_tui is None:
             raise InputError("This install has no TUI; run a command (`assistant --help`).")
-        open_tui(settings)
+        open_tui(settings, config)
 
 
 cli.command()(chat.chat)
@@ -117,8 +117,8 @@ memories.command("reindex")(memory_transfer.reindex)
 cli.add_typer(memories, name="memories")
 
 
-def main(open_tui: Callable[[Settings], None] | None = None) -> None:
-    """Run the command line; ``open_tui(settings)`` opens the TUI for ``assistant``
+def main(open_tui: Callable[[Settings, Path], None] | None = None) -> None:
+    """Run the command line; ``open_tui(settings, config_file)`` opens the TUI for ``assistant``
     alone. The console script is :func:`tui.main.main`, which hands it over: the
     command line never imports the TUI itself."""
     guarded(lambda: cli(obj=open_tui))
