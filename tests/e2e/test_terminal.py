@@ -2,13 +2,12 @@
 
 import json
 import shutil
-import subprocess
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.terminal import Terminal
 from tests.integration.conftest import ASSISTANT, run_cli
 
 pytestmark = [
@@ -16,46 +15,6 @@ pytestmark = [
     pytest.mark.model,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
-
-
-class Terminal:
-    """One tmux session of 120x36 running a command (without the COLUMNS and
-    LINES of the test run, which Textual would take over the terminal's size)."""
-
-    def __init__(self, command: list[str]) -> None:
-        self.name = f"assistant-test-{uuid.uuid4().hex[:8]}"
-        size = ["-x", "120", "-y", "36"]
-        unset = ["env", "-u", "COLUMNS", "-u", "LINES"]
-        subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, *size, *unset, *command], check=True
-        )
-
-    def screen(self) -> str:
-        return subprocess.run(
-            ["tmux", "capture-pane", "-p", "-t", self.name],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
-
-    def wait_for(self, ready: Callable[[str], bool], timeout: float = 120.0) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            screen = self.screen()
-            if ready(screen):
-                return screen
-            time.sleep(0.2)
-        raise AssertionError(f"timed out; the screen shows:\n{self.screen()}")
-
-    def alive(self) -> bool:
-        check = ["tmux", "has-session", "-t", self.name]
-        return subprocess.run(check, capture_output=True, check=False).returncode == 0
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True, check=False)
 
 
 @pytest.fixture
