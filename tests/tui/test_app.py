@@ -235,6 +235,25 @@ async def test_text_and_enter_read_in_one_go_send_the_whole_text(settings) -> No
         assert app.query_one(Composer).text == "ok"
 
 
+async def test_text_enter_and_ctrl_n_in_one_go_send_the_text_where_it_was_typed(
+    settings,
+) -> None:
+    """Ctrl+N read in the same burst waits its turn: the message goes to the
+    conversation it was typed in, and the new conversation opens after."""
+    app = make_app(settings)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.chat.open_thread(None)
+        await settle(pilot)
+        keys = [events.Key(ch, ch) for ch in "where I typed it"]
+        for key in [*keys, events.Key("enter", "\r"), events.Key("ctrl+n", None)]:
+            app.post_message(key)
+        await settle(pilot)
+        (thread,) = app.store.list_threads()
+        assert [m.content for m in app.store.messages(thread.id)][:1] == ["where I typed it"]
+        assert app.chat.thread_id is None  # the new conversation, opened after
+
+
 async def test_the_fallback_is_said_plainly(settings) -> None:
     notice = "Ollama at http://127.0.0.1:9 did not answer; demo quality"
     model = "SmolLM2-135M-Instruct"

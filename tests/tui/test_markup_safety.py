@@ -186,3 +186,28 @@ async def test_deleting_a_conversation_titled_with_markup_says_so_as_it_is(
         assert app.is_running
         assert any(f"Deleted “{MARKUP}”." in t for t in toasts(app)), toasts(app)
         assert not app.query(ThreadItem)
+
+
+async def test_messages_and_a_streamed_reply_with_escapes_are_drawn_inert(
+    settings, memory_loader
+) -> None:
+    """A saved message (an import, another front end) and a model's streamed reply
+    holding escape sequences: drawn as ``^[``, never sent to the terminal."""
+    from tui.widgets.chat import MessageView
+
+    store = ConversationStore(settings.database_path)
+    thread = store.create_thread()
+    store.add_message(thread.id, "user", f"user {CONTROLS}")
+    store.add_message(thread.id, "assistant", f"saved {CONTROLS}")
+    store.close()
+    app = make_app(settings, memory_loader, [f"streamed {CONTROLS}"])
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await type_and_send(pilot, "hi")
+        await settle(pilot)
+        views = list(app.query(MessageView))
+        assert len(views) == 4
+        for view in views:
+            shown = "\n".join(drawn(part) for part in view.query("*"))
+            assert "^[]0;pwned" in shown or (view.role == "user" and "hi" in shown), shown
+            assert_inert(shown)

@@ -24,7 +24,7 @@ from textual.worker import Worker, WorkerState
 
 from assistant.commands import Command, parse_command
 from assistant.errors import AssistantError, StorageError
-from assistant.formats import local_time
+from assistant.formats import local_time, terminal_safe
 from tui.messages import ReflectionDone
 from tui.notices import notify_plain
 from tui.screens.chat_commands import MemoryCommands
@@ -49,7 +49,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
     the keys that fit in 80 columns; every action is in the palette (Ctrl+P)."""
 
     BINDINGS = [
-        Binding("ctrl+n", "new_thread", "New", priority=True),
+        Binding("ctrl+n", "new_thread", "New"),  # in typing order, not ahead of keys
         Binding("f2", "rename_thread", "Rename", show=False),
         Binding("f8", "delete_thread", "Delete", show=False),
         Binding("f4", "toggle_incognito", "Incognito"),
@@ -315,7 +315,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
                             turn.started = True
                             self._show_state()
                         if stream is not None and view.is_attached:
-                            await stream.write(event.text)
+                            await stream.write(terminal_safe(event.text))
                             chat.scroll_end(animate=False)
                     elif isinstance(event, ReplyFinished):
                         finished = event.message
@@ -329,7 +329,7 @@ class ChatScreen(MemoryCommands, ChatStatus, WaitingMessages, TypingFocus, Scree
                 await stream.stop()
         if finished is not None and finished.error and view is not None and view.is_attached:
             # Stopped by the repetition guard: show the reply as saved, loop cut off.
-            await view.markdown.update(finished.content)
+            await view.markdown.update(terminal_safe(finished.content))
             view.set_note(finished.error, "stopped")
 
     def action_stop_reply(self) -> None:

@@ -16,6 +16,7 @@ from textual.widget import Widget
 from textual.widgets import Collapsible, Label, Markdown, Static, TextArea
 
 from assistant.conversations import Message
+from assistant.formats import terminal_safe
 
 
 class MemoryLink(Static, can_focus=True):
@@ -30,7 +31,7 @@ class MemoryLink(Static, can_focus=True):
         key: str
 
     def __init__(self, key: str, text: str) -> None:
-        super().__init__(f"• {text}", classes="memory-link", markup=False)
+        super().__init__(f"• {terminal_safe(text)}", classes="memory-link", markup=False)
         self.key = key
         self.tooltip = "Open in the memory pane"
 
@@ -54,7 +55,7 @@ class PastLink(Static, can_focus=True):
         thread_id: str
 
     def __init__(self, thread_id: str, text: str) -> None:
-        super().__init__(f"◦ {text}", classes="memory-link past-link", markup=False)
+        super().__init__(f"◦ {terminal_safe(text)}", classes="memory-link past-link", markup=False)
         self.thread_id = thread_id
         self.tooltip = "Open the conversation"
 
@@ -184,10 +185,11 @@ class MessageView(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(self.author, classes="author", markup=False)
+        content = terminal_safe(self.content)  # escape bytes shown, never sent on
         if self.role != "user":
-            yield Markdown(self.content, classes="body")
-        elif (parts := fenced_parts(self.content)) == [("text", self.content)]:
-            yield Static(self.content, classes="body", markup=False)
+            yield Markdown(content, classes="body")
+        elif (parts := fenced_parts(content)) == [("text", content)]:
+            yield Static(content, classes="body", markup=False)
         else:  # the fenced blocks as code (highlighted), the rest as typed
             yield Vertical(
                 *(
