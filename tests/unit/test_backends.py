@@ -41,7 +41,7 @@ def test_local_never_probes(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_probe(*args: object) -> OllamaStatus:
         raise AssertionError("probed")
 
-    monkeypatch.setattr("assistant.llm.probe", no_probe)
+    monkeypatch.setattr("assistant.llm.backends.probe", no_probe)
     assert choose_backend(Settings.load(backend="local")).backend == "local"
 
 
