@@ -88,7 +88,8 @@ def floor_run() -> float:
 
 def assistant_run(state: str) -> float:
     with tempfile.TemporaryDirectory() as data:
-        env = {"ASSISTANT_MAX_REPLY_TOKENS": "2000"}
+        # A long reply to quit in; a short one before a reflection.
+        env = {"ASSISTANT_MAX_REPLY_TOKENS": "2000" if state == "reply" else "40"}
         pane = Pane([ASSISTANT, "--data-dir", data, "--backend", "local"], env)
         try:
             pane.wait_for(lambda s: "●" in s)  # the model answers
@@ -100,6 +101,7 @@ def assistant_run(state: str) -> float:
                     pane.wait_for(lambda s: "writing" in s)
                     time.sleep(0.5)  # tokens on screen
                 else:
+                    pane.wait_for(lambda s: "Assistant ·" in s)  # the reply started
                     pane.wait_for(lambda s: "writing" not in s and "thinking" not in s)
                     pane.keys("/reflect", literal=True)
                     pane.keys("Enter")
