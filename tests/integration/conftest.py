@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -41,3 +42,11 @@ def run_cli(*args: str, data_dir: Path, stdin: str | None = None, **env: str):
 def local_settings(data_dir: Path, **values: object) -> Settings:
     values.setdefault("local_model", "tiny")
     return Settings.load(data_dir=data_dir, backend="local", temperature=0.0, **values)
+
+
+def interruptible() -> None:
+    """``preexec_fn`` of a child that a test interrupts with SIGINT: Ctrl-C's
+    default action, even when the test run itself ignores SIGINT (a background
+    job of a shell without job control), so that Python in the child raises
+    KeyboardInterrupt as it would in a terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

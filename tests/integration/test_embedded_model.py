@@ -15,7 +15,7 @@ from assistant.conversations import ConversationStore
 from assistant.llm import choose_backend
 from assistant.llm.local import ChatLlamaCpp
 from assistant.session import ChatSession, ReplyFinished, ReplyToken
-from tests.integration.conftest import ASSISTANT, local_settings, run_cli
+from tests.integration.conftest import ASSISTANT, interruptible, local_settings, run_cli
 
 pytestmark = pytest.mark.model
 
@@ -140,6 +140,7 @@ def test_ctrl_c_during_a_reply_keeps_the_conversation(data_dir) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=os.environ | {"ASSISTANT_MAX_REPLY_TOKENS": "4000"},
+        preexec_fn=interruptible,
     )
     assert process.stdout is not None
     process.stdout.read(20)  # the reply is streaming

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.integration.conftest import ASSISTANT, run_cli
+from tests.integration.conftest import ASSISTANT, interruptible, run_cli
 from tests.integration.test_cli import one_line_error
 
 
@@ -92,6 +92,7 @@ def test_ctrl_c_in_chat_exits_130_and_saves_the_message(data_dir) -> None:
             [ASSISTANT, "--data-dir", str(data_dir), "--backend", "local", *story(attempt)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            preexec_fn=interruptible,
         )
         assert chat.stdout is not None
         chat.stdout.read(1)  # the first byte of the reply: the model is decoding
