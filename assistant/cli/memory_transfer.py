@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from assistant.cli.memories import open_memories
+from assistant.cli.output import write_out
 from assistant.errors import InputError
 from assistant.formats import json_safe, terminal_safe
 from assistant.runtime import Runtime
@@ -30,14 +31,8 @@ def export_memories(
     # JSON Lines decode to the same memories; Markdown is read, so its text is shown.
     safe = json_safe if fmt == "jsonl" else terminal_safe
     text = "".join(f"{safe(line)}\n" for line in export_lines(everything, fmt))
-    if file is None:
-        sys.stdout.write(text)
-        return
-    try:
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"Cannot write {file}: {exc.strerror or exc}.") from exc
-    typer.echo(terminal_safe(f"Exported {len(everything)} memories to {file}."), err=True)
+    if write_out(text, file):
+        typer.echo(terminal_safe(f"Exported {len(everything)} memories to {file}."), err=True)
 
 
 def import_memories(

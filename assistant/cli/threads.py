@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 import typer
 
+from assistant.cli.output import write_out
 from assistant.conversations import ConversationStore
 from assistant.errors import AssistantError, InputError
 from assistant.formats import json_line, local_time, terminal_safe
@@ -58,14 +59,8 @@ def export_threads(
     with Runtime(ctx.obj.settings) as runtime:
         lines = list(export_history(runtime.conversations))
     text = "".join(f"{line}\n" for line in lines)
-    if file is None:
-        sys.stdout.write(text)
-        return
-    try:
-        file.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise InputError(f"Cannot write {file}: {exc.strerror or exc}.") from exc
-    typer.echo(f"Exported {len(lines)} messages to {file}.", err=True)
+    if write_out(text, file):
+        typer.echo(f"Exported {len(lines)} messages to {file}.", err=True)
 
 
 def import_conversations(

@@ -19,14 +19,6 @@ from assistant.llm.bundled import MODELS
 from assistant.llm.local import describe
 from assistant.llm.ollama import OllamaStatus, probe
 
-__all__ = [
-    "BackendChoice",
-    "choose_backend",
-    "constrain",
-    "explain_failure",
-    "load_chat_model",
-]
-
 
 @dataclass(frozen=True)
 class BackendChoice:
